@@ -1,0 +1,162 @@
+"""Composition root: settings -> engine -> use cases -> servicers -> gRPC server.
+
+Nothing is built at import time. `LedgerServer` is what `ledger serve` runs and what the
+end-to-end tests start in-process, so both exercise the same wiring.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from concurrent.futures import ThreadPoolExecutor
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+from grpc_reflection.v1alpha import reflection
+
+from ledger.v1 import results_store_service_pb2, results_store_service_pb2_grpc
+from ledger_server.config import Settings
+from ledger_server.domain.results_store import ResultsStore
+from ledger_server.rpc.auth import Authorizer
+from ledger_server.rpc.handler import Runtime
+from ledger_server.rpc.results_store import ResultsStoreServicer
+from ledger_server.storage import migrate
+from ledger_server.storage.database import SqlTransactions, make_engine, ping
+from ledger_server.storage.embedded import start_embedded
+
+log = logging.getLogger("ledger.server")
+
+SERVICE_NAMES = [
+    results_store_service_pb2.DESCRIPTOR.services_by_name["ResultsStoreService"].full_name,
+]
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """DATABASE_URL when set; otherwise the embedded PostgreSQL under the data dir."""
+    if settings.database_url:
+        return settings.database_url
+    return start_embedded(settings.data_dir / "postgres")
+
+
+class LedgerServer:
+    def __init__(self, settings: Settings, database_url: str) -> None:
+        self.settings = settings
+        self.database_url = database_url
+        self.port = 0
+        self._engine = make_engine(
+            database_url, role=settings.db_role, pool_size=settings.pool_size
+        )
+        self._executor = ThreadPoolExecutor(settings.pool_size, thread_name_prefix="ledger-db")
+        self._health = HealthServicer()
+        self._server: grpc.aio.Server | None = None
+        self._watcher: asyncio.Task[None] | None = None
+        self.serving = False
+
+    async def start(self) -> int:
+        settings = self.settings
+        limit = settings.max_message_bytes
+        server = grpc.aio.server(
+            options=[
+                ("grpc.max_receive_message_length", limit),
+                ("grpc.max_send_message_length", limit),
+                ("grpc.so_reuseport", 0),
+            ]
+        )
+        runtime = Runtime(Authorizer(settings.api_keys), self._executor)
+        store = ResultsStore(SqlTransactions(self._engine), cache_size=settings.job_cache_size)
+        results_store_service_pb2_grpc.add_ResultsStoreServiceServicer_to_server(
+            ResultsStoreServicer(runtime, store), server
+        )
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
+        reflection.enable_server_reflection(
+            [
+                *SERVICE_NAMES,
+                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                reflection.SERVICE_NAME,
+            ],
+            server,
+        )
+        self.port = self._bind(server)
+        await server.start()
+        self._server = server
+        await self._check_database()
+        self._watcher = asyncio.create_task(self._watch_database())
+        if not runtime.authorizer.enabled:
+            log.warning("no API keys configured: authentication is off (loopback only)")
+        log.info("serving", extra={"listen": settings.listen, "port": self.port})
+        return self.port
+
+    def _bind(self, server: grpc.aio.Server) -> int:
+        s = self.settings
+        if s.tls_cert and s.tls_key:
+            credentials = grpc.ssl_server_credentials(
+                [(s.tls_key.read_bytes(), s.tls_cert.read_bytes())],
+                root_certificates=s.tls_client_ca.read_bytes() if s.tls_client_ca else None,
+                require_client_auth=s.tls_client_ca is not None,
+            )
+            port = server.add_secure_port(s.listen, credentials)
+        else:
+            port = server.add_insecure_port(s.listen)
+        if port == 0:
+            raise OSError(f"could not listen on {s.listen}")
+        return port
+
+    async def _check_database(self) -> None:
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._executor, ping, self._engine)
+            healthy = True
+        except Exception as error:  # any failure to answer SELECT 1 means not serving
+            healthy = False
+            if self.serving:
+                log.warning("database unreachable", extra={"error": type(error).__name__})
+        if healthy != self.serving or self._watcher is None:
+            status = (
+                health_pb2.HealthCheckResponse.SERVING
+                if healthy
+                else health_pb2.HealthCheckResponse.NOT_SERVING
+            )
+            for name in ["", *SERVICE_NAMES]:
+                await self._health.set(name, status)
+            if healthy and not self.serving:
+                log.info("database reachable: serving")
+        self.serving = healthy
+
+    async def _watch_database(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.health_interval)
+            await self._check_database()
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Graceful stop: report NOT_SERVING, let running calls finish, then close."""
+        await self._health.enter_graceful_shutdown()
+        if self._watcher:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+        if self._server:
+            await self._server.stop(self.settings.shutdown_grace if grace is None else grace)
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        self._engine.dispose()
+
+    async def wait(self) -> None:
+        if self._server:
+            await self._server.wait_for_termination()
+
+
+async def serve(settings: Settings) -> None:
+    settings.check()
+    loop = asyncio.get_running_loop()
+    url = await loop.run_in_executor(None, resolve_database_url, settings)
+    if settings.migrate:
+        await loop.run_in_executor(None, migrate.upgrade, url)
+    server = LedgerServer(settings, url)
+    await server.start()
+    stopping = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    await stopping.wait()
+    log.info("shutting down", extra={"grace_seconds": settings.shutdown_grace})
+    await server.stop()

@@ -1,0 +1,104 @@
+"""The `ledger` command: serve, migrate, and the `results` commands of the SDK."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ledger_server import logs
+from ledger_server.config import Settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ledger", description="Ledger: INSERT-only cost records")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve the gRPC API")
+    serve.add_argument("--listen", help="host:port (env LEDGER_LISTEN, default 127.0.0.1:50051)")
+    serve.add_argument("--database-url", help="PostgreSQL URL (env DATABASE_URL; default embedded)")
+    serve.add_argument(
+        "--data-dir", type=Path, help="embedded PostgreSQL data (env LEDGER_DATA_DIR)"
+    )
+    serve.add_argument("--migrate", action="store_true", help="apply migrations before serving")
+    serve.add_argument("--api-keys", help="name:role:key,... (env LEDGER_API_KEYS)")
+    serve.add_argument("--tls-cert", type=Path, help="server certificate (env LEDGER_TLS_CERT)")
+    serve.add_argument("--tls-key", type=Path, help="server private key (env LEDGER_TLS_KEY)")
+    serve.add_argument("--tls-client-ca", type=Path, help="CA for client certs, enables mTLS")
+    serve.add_argument("--log-level", help="DEBUG, INFO, WARNING (env LEDGER_LOG_LEVEL)")
+    serve.set_defaults(func=_serve)
+
+    migrate = commands.add_parser("migrate", help="apply database migrations and exit")
+    migrate.add_argument(
+        "--database-url", help="PostgreSQL URL (env DATABASE_URL; default embedded)"
+    )
+    migrate.add_argument(
+        "--data-dir", type=Path, help="embedded PostgreSQL data (env LEDGER_DATA_DIR)"
+    )
+    migrate.add_argument("--revision", default="head", help="target revision (default head)")
+    migrate.set_defaults(func=_migrate)
+
+    try:
+        from ledger_client.cli import register_results_commands
+    except ImportError:  # the SDK is optional for a server-only install
+        pass
+    else:
+        register_results_commands(commands)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = Settings.from_env()
+    from ledger_server.rpc.auth import parse_keys
+
+    for attribute in ("listen", "database_url", "data_dir", "tls_cert", "tls_key", "tls_client_ca"):
+        value = getattr(args, attribute, None)
+        if value:
+            setattr(settings, attribute, value)
+    if getattr(args, "api_keys", None):
+        settings.api_keys = parse_keys(args.api_keys)
+    if getattr(args, "log_level", None):
+        settings.log_level = args.log_level.upper()
+    settings.migrate = bool(getattr(args, "migrate", False))
+    return settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from ledger_server.app import serve
+
+    settings = _settings(args)
+    logs.configure(settings.log_level)
+    if not settings.database_url:
+        settings.migrate = True  # the embedded database is ours: keep it current
+    asyncio.run(serve(settings))
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from ledger_server.app import resolve_database_url
+    from ledger_server.storage import migrate
+
+    settings = _settings(args)
+    logs.configure(settings.log_level)
+    migrate.upgrade(resolve_database_url(settings), args.revision)
+    print(f"database migrated to {args.revision}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        result: int = args.func(args)
+        return result
+    except ValueError as error:  # bad settings: say what, not a traceback
+        print(f"ledger: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

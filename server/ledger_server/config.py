@@ -1,0 +1,67 @@
+"""Settings from flags and the environment (flags win). One place lists every knob."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ledger_server.rpc.auth import ApiKey, parse_keys
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Settings:
+    listen: str = "127.0.0.1:50051"
+    database_url: str = ""  # empty: embedded PostgreSQL under data_dir
+    data_dir: Path = REPO_ROOT / ".ledger"
+    db_role: str = "ledger_app"
+    api_keys: list[ApiKey] = field(default_factory=list)
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_client_ca: Path | None = None
+    log_level: str = "INFO"
+    pool_size: int = 16
+    max_message_bytes: int = 16 * 1024 * 1024
+    health_interval: float = 2.0
+    shutdown_grace: float = 10.0
+    migrate: bool = False
+    job_cache_size: int = 10_000
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        settings = cls()
+        settings.listen = env.get("LEDGER_LISTEN", settings.listen)
+        settings.database_url = env.get("DATABASE_URL", "")
+        settings.data_dir = Path(env.get("LEDGER_DATA_DIR", str(settings.data_dir)))
+        settings.db_role = env.get("LEDGER_DB_ROLE", settings.db_role)
+        settings.api_keys = parse_keys(env.get("LEDGER_API_KEYS", ""))
+        for name, attribute in (
+            ("LEDGER_TLS_CERT", "tls_cert"),
+            ("LEDGER_TLS_KEY", "tls_key"),
+            ("LEDGER_TLS_CLIENT_CA", "tls_client_ca"),
+        ):
+            if env.get(name):
+                setattr(settings, attribute, Path(env[name]))
+        settings.log_level = env.get("LEDGER_LOG_LEVEL", settings.log_level).upper()
+        settings.pool_size = int(env.get("LEDGER_DB_POOL_SIZE", settings.pool_size))
+        return settings
+
+    def check(self) -> None:
+        """Refuses settings that would be unsafe or cannot work."""
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ValueError("TLS needs both LEDGER_TLS_CERT and LEDGER_TLS_KEY")
+        if self.tls_client_ca and not self.tls_cert:
+            raise ValueError("LEDGER_TLS_CLIENT_CA (mTLS) needs a server certificate too")
+        if not self.api_keys and not is_loopback(self.listen):
+            raise ValueError(
+                f"refusing to listen on {self.listen} with no API keys: set LEDGER_API_KEYS "
+                "or listen on 127.0.0.1 / [::1] / localhost"
+            )
+
+
+def is_loopback(listen: str) -> bool:
+    host = listen.rsplit(":", 1)[0].strip("[]")
+    return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")

@@ -1,0 +1,67 @@
+"""Exact money: wire-shaped amounts (units + nanos) in, `Decimal` out, never a float."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ledger_server.domain.errors import Violations
+
+NANOS_PER_UNIT = 1_000_000_000
+NANO = Decimal("0.000000001")
+ZERO = Decimal(0)
+# A single amount above a trillion a month is a unit mix-up, not a cost; the cap also
+# keeps every sum of up to 10,000 amounts inside int64 units on the wire.
+MAX_AMOUNT = Decimal(10**12)
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+@dataclass(frozen=True)
+class WireMoney:
+    """An amount as it arrived: currency code, whole units and nano units."""
+
+    currency_code: str
+    units: int
+    nanos: int
+
+
+def is_currency_code(code: str) -> bool:
+    return bool(_CURRENCY.match(code))
+
+
+def decimal_from_wire(
+    money: WireMoney, path: str, currency: str, violations: Violations, *, allow_negative: bool
+) -> Decimal | None:
+    """The exact value of `money`, or None after recording why it is unusable."""
+    if money.currency_code and money.currency_code != currency:
+        violations.add(
+            f"{path}.currency_code",
+            f"must be empty or {currency!r}, the estimate's currency; got {money.currency_code!r}",
+        )
+        return None
+    if not -NANOS_PER_UNIT < money.nanos < NANOS_PER_UNIT:
+        violations.add(f"{path}.nanos", "must be between -999999999 and 999999999")
+        return None
+    if (money.units > 0 and money.nanos < 0) or (money.units < 0 and money.nanos > 0):
+        violations.add(f"{path}.nanos", "must have the same sign as units")
+        return None
+    value = Decimal(money.units) + Decimal(money.nanos) * NANO
+    if value < 0 and not allow_negative:
+        violations.add(path, "must not be negative")
+        return None
+    if abs(value) > MAX_AMOUNT:
+        violations.add(path, f"must be at most {MAX_AMOUNT} in absolute value")
+        return None
+    return value
+
+
+def wire_from_decimal(amount: Decimal, currency: str) -> WireMoney:
+    """Split an exact amount into units and nanos (both carrying the sign)."""
+    quantized = amount.quantize(NANO)
+    if quantized != amount:
+        raise ValueError(f"{amount} has more than 9 fractional digits")
+    total_nanos = int(quantized * NANOS_PER_UNIT)
+    sign = -1 if total_nanos < 0 else 1
+    units, nanos = divmod(abs(total_nanos), NANOS_PER_UNIT)
+    return WireMoney(currency, sign * units, sign * nanos)

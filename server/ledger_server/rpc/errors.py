@@ -1,0 +1,88 @@
+"""The one mapper from domain errors to gRPC statuses with rich details.
+
+Details follow google.rpc: every error carries an ErrorInfo (reason, domain
+"ledger.v1", metadata); INVALID_ARGUMENT adds a BadRequest with field violations.
+Anything unexpected becomes INTERNAL with a generic message and a correlation id that
+is logged with the traceback, so no SQL or stack trace ever reaches a caller.
+"""
+
+from __future__ import annotations
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from ledger_server.domain import errors
+
+DOMAIN = "ledger.v1"
+
+_CODES: dict[type[errors.LedgerError], tuple[grpc.StatusCode, int]] = {
+    errors.InvalidArgument: (grpc.StatusCode.INVALID_ARGUMENT, code_pb2.INVALID_ARGUMENT),
+    errors.NotFound: (grpc.StatusCode.NOT_FOUND, code_pb2.NOT_FOUND),
+    errors.AlreadyExists: (grpc.StatusCode.ALREADY_EXISTS, code_pb2.ALREADY_EXISTS),
+    errors.FailedPrecondition: (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        code_pb2.FAILED_PRECONDITION,
+    ),
+    errors.Unauthenticated: (grpc.StatusCode.UNAUTHENTICATED, code_pb2.UNAUTHENTICATED),
+    errors.PermissionDenied: (grpc.StatusCode.PERMISSION_DENIED, code_pb2.PERMISSION_DENIED),
+    errors.Unavailable: (grpc.StatusCode.UNAVAILABLE, code_pb2.UNAVAILABLE),
+}
+
+
+def status_code(error: errors.LedgerError) -> grpc.StatusCode:
+    return _CODES.get(type(error), (grpc.StatusCode.INTERNAL, 0))[0]
+
+
+def _packed(message: object) -> any_pb2.Any:
+    packed = any_pb2.Any()
+    packed.Pack(message)  # type: ignore[arg-type]
+    return packed
+
+
+def to_status(error: errors.LedgerError) -> grpc.Status:
+    code = _CODES.get(type(error), (grpc.StatusCode.INTERNAL, code_pb2.INTERNAL))[1]
+    details = [
+        _packed(
+            error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN, metadata=error.metadata)
+        )
+    ]
+    if isinstance(error, errors.InvalidArgument):
+        details.append(
+            _packed(
+                error_details_pb2.BadRequest(
+                    field_violations=[
+                        error_details_pb2.BadRequest.FieldViolation(
+                            field=v.field, description=v.description
+                        )
+                        for v in error.violations
+                    ]
+                )
+            )
+        )
+    status = status_pb2.Status(code=code, message=error.message, details=details)
+    result: grpc.Status = rpc_status.to_status(status)
+    return result
+
+
+def internal_status(correlation_id: str) -> grpc.Status:
+    status = status_pb2.Status(
+        code=code_pb2.INTERNAL,
+        message=f"internal error; quote correlation id {correlation_id} to the operators",
+        details=[
+            _packed(
+                error_details_pb2.ErrorInfo(
+                    reason="INTERNAL",
+                    domain=DOMAIN,
+                    metadata={"correlation_id": correlation_id},
+                )
+            )
+        ],
+    )
+    result: grpc.Status = rpc_status.to_status(status)
+    return result
+
+
+def unavailable_status(message: str) -> grpc.Status:
+    return to_status(errors.Unavailable(message, reason="DATABASE_UNAVAILABLE"))

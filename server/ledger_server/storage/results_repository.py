@@ -1,0 +1,306 @@
+"""The ResultsStore repository: adds, gets and lists jobs over one SQLAlchemy connection.
+
+Writes are multi-row INSERTs (one statement per table per job), never a loop of
+single-row statements. The caller's transaction is the unit of work.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, insert, or_, select, tuple_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from ledger_server.domain.estimates import (
+    SCHEMA_VERSION,
+    STATUS_COMPLETED,
+    Breakdown,
+    Job,
+    NewJob,
+    RegionTotal,
+    Resource,
+    ServiceTotal,
+)
+from ledger_server.domain.ports import ClaimedRequest, JobFilters
+from ledger_server.storage.tables import (
+    job_region_services,
+    job_regions,
+    job_resources,
+    job_services,
+    jobs,
+    request_ids,
+)
+
+
+class SqlResultsRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._db = connection
+
+    def claim_request(
+        self, method: str, request_id: str, fingerprint: bytes, resource_id: uuid.UUID
+    ) -> ClaimedRequest | None:
+        # ON CONFLICT waits for a concurrent claim of the same id to commit or roll back,
+        # so two racing retries end with one job and one shared answer.
+        claimed = self._db.execute(
+            pg_insert(request_ids)
+            .values(
+                method=method,
+                request_id=request_id,
+                fingerprint=fingerprint,
+                resource_id=resource_id,
+            )
+            .on_conflict_do_nothing()
+            .returning(request_ids.c.request_id)
+        ).first()
+        if claimed is not None:
+            return None
+        earlier = self._db.execute(
+            select(request_ids.c.fingerprint, request_ids.c.resource_id).where(
+                request_ids.c.method == method, request_ids.c.request_id == request_id
+            )
+        ).one()
+        return ClaimedRequest(bytes(earlier.fingerprint), earlier.resource_id)
+
+    def add_job(self, job: NewJob) -> Job:
+        create_time = self._db.execute(
+            insert(jobs)
+            .values(
+                job_id=job.job_id,
+                user_id=job.user_id,
+                terraform_plan_hash=job.terraform_plan_hash,
+                profile=job.profile,
+                labels=job.labels,
+                currency_code=job.currency_code,
+                total_monthly_cost=job.total_monthly_cost,
+                total_hourly_cost=job.total_hourly_cost,
+                confidence_score=job.confidence_score,
+                resource_count=len(job.resources),
+                schema_version=SCHEMA_VERSION,
+                status=STATUS_COMPLETED,
+            )
+            .returning(jobs.c.create_time)
+        ).scalar_one()
+        self._insert_many(job_resources, [_resource_row(job.job_id, r) for r in job.resources])
+        self._insert_many(
+            job_services,
+            [
+                {
+                    "job_id": job.job_id,
+                    "service": s.service,
+                    "monthly_cost": s.monthly_cost,
+                    "resource_count": s.resource_count,
+                }
+                for s in job.services
+            ],
+        )
+        self._insert_many(
+            job_regions,
+            [
+                {
+                    "job_id": job.job_id,
+                    "region": r.region,
+                    "monthly_cost": r.monthly_cost,
+                    "resource_count": r.resource_count,
+                }
+                for r in job.regions
+            ],
+        )
+        self._insert_many(
+            job_region_services,
+            [
+                {
+                    "job_id": job.job_id,
+                    "region": r.region,
+                    "service": s.service,
+                    "monthly_cost": s.monthly_cost,
+                    "resource_count": s.resource_count,
+                }
+                for r in job.regions
+                for s in r.services
+            ],
+        )
+        return Job(
+            job_id=job.job_id,
+            user_id=job.user_id,
+            terraform_plan_hash=job.terraform_plan_hash,
+            profile=job.profile,
+            labels=job.labels,
+            currency_code=job.currency_code,
+            total_monthly_cost=job.total_monthly_cost,
+            total_hourly_cost=job.total_hourly_cost,
+            confidence_score=job.confidence_score,
+            resource_count=len(job.resources),
+            schema_version=SCHEMA_VERSION,
+            status=STATUS_COMPLETED,
+            create_time=create_time,
+        )
+
+    def _insert_many(self, table: Any, rows: Sequence[dict[str, Any]]) -> None:
+        # One multi-row INSERT ... VALUES per table (SQLAlchemy's insertmanyvalues).
+        if rows:
+            self._db.execute(insert(table), list(rows))
+
+    def get_job(self, job_id: uuid.UUID) -> Job | None:
+        row = self._db.execute(select(jobs).where(jobs.c.job_id == job_id)).first()
+        return _job(row) if row is not None else None
+
+    def list_jobs(
+        self,
+        filters: JobFilters,
+        after: tuple[datetime, uuid.UUID] | None,
+        limit: int,
+        *,
+        oldest_first: bool = False,
+    ) -> list[Job]:
+        query = select(jobs)
+        for column, wanted in (
+            (jobs.c.user_id, filters.user_id),
+            (jobs.c.profile, filters.profile),
+            (jobs.c.terraform_plan_hash, filters.terraform_plan_hash),
+        ):
+            if wanted:
+                query = query.where(column == wanted)
+        if filters.start_time:
+            query = query.where(jobs.c.create_time >= filters.start_time)
+        if filters.end_time:
+            query = query.where(jobs.c.create_time < filters.end_time)
+        key = tuple_(jobs.c.create_time, jobs.c.job_id)
+        if oldest_first:
+            if after:
+                query = query.where(key > tuple_(*after))
+            query = query.order_by(jobs.c.create_time, jobs.c.job_id)
+        else:
+            if after:
+                query = query.where(key < tuple_(*after))
+            query = query.order_by(jobs.c.create_time.desc(), jobs.c.job_id.desc())
+        return [_job(row) for row in self._db.execute(query.limit(limit))]
+
+    def list_resources(
+        self,
+        job_id: uuid.UUID,
+        service: str,
+        region: str,
+        after: tuple[Decimal, int] | None,
+        limit: int | None,
+    ) -> list[Resource]:
+        t = job_resources
+        query = select(t).where(t.c.job_id == job_id)
+        if service:
+            query = query.where(t.c.service == service)
+        if region:
+            query = query.where(t.c.region == region)
+        if after:
+            cost, position = after
+            query = query.where(
+                or_(
+                    t.c.monthly_cost < cost, and_(t.c.monthly_cost == cost, t.c.position > position)
+                )
+            )
+        query = query.order_by(t.c.monthly_cost.desc(), t.c.position).limit(limit)
+        return [_resource(row) for row in self._db.execute(query)]
+
+    def list_services(
+        self, job_id: uuid.UUID, after: tuple[Decimal, str] | None, limit: int | None
+    ) -> list[ServiceTotal]:
+        t = job_services
+        query = select(t).where(t.c.job_id == job_id)
+        if after:
+            query = query.where(_after_desc(t.c.monthly_cost, t.c.service, after))
+        query = query.order_by(t.c.monthly_cost.desc(), t.c.service).limit(limit)
+        return [
+            ServiceTotal(row.service, row.monthly_cost, row.resource_count)
+            for row in self._db.execute(query)
+        ]
+
+    def list_regions(
+        self, job_id: uuid.UUID, after: tuple[Decimal, str] | None, limit: int | None
+    ) -> list[RegionTotal]:
+        t = job_regions
+        query = select(t).where(t.c.job_id == job_id)
+        if after:
+            query = query.where(_after_desc(t.c.monthly_cost, t.c.region, after))
+        query = query.order_by(t.c.monthly_cost.desc(), t.c.region).limit(limit)
+        regions = list(self._db.execute(query))
+        split: dict[str, list[ServiceTotal]] = {row.region: [] for row in regions}
+        if regions:
+            s = job_region_services
+            rows = self._db.execute(
+                select(s)
+                .where(s.c.job_id == job_id, s.c.region.in_(list(split)))
+                .order_by(s.c.monthly_cost.desc(), s.c.service)
+            )
+            for row in rows:
+                split[row.region].append(
+                    ServiceTotal(row.service, row.monthly_cost, row.resource_count)
+                )
+        return [
+            RegionTotal(row.region, row.monthly_cost, row.resource_count, tuple(split[row.region]))
+            for row in regions
+        ]
+
+
+def _after_desc(cost_column: Any, name_column: Any, after: tuple[Decimal, str]) -> Any:
+    cost, name = after
+    return or_(cost_column < cost, and_(cost_column == cost, name_column > name))
+
+
+def _job(row: Row[Any]) -> Job:
+    return Job(
+        job_id=row.job_id,
+        user_id=row.user_id,
+        terraform_plan_hash=row.terraform_plan_hash,
+        profile=row.profile,
+        labels=dict(row.labels),
+        currency_code=row.currency_code,
+        total_monthly_cost=row.total_monthly_cost,
+        total_hourly_cost=row.total_hourly_cost,
+        confidence_score=row.confidence_score,
+        resource_count=row.resource_count,
+        schema_version=row.schema_version,
+        status=row.status,
+        create_time=row.create_time,
+    )
+
+
+def _resource_row(job_id: uuid.UUID, resource: Resource) -> dict[str, Any]:
+    parts = resource.breakdown
+    return {
+        "job_id": job_id,
+        "position": resource.position,
+        "address": resource.address,
+        "name": resource.name,
+        "resource_type": resource.resource_type,
+        "service": resource.service,
+        "region": resource.region,
+        "monthly_cost": resource.monthly_cost,
+        "hourly_cost": resource.hourly_cost,
+        "compute_cost": parts.compute if parts else None,
+        "storage_cost": parts.storage if parts else None,
+        "network_cost": parts.network if parts else None,
+        "other_cost": parts.other if parts else None,
+        "cost_drivers": resource.cost_drivers,
+        "assumptions": resource.assumptions,
+    }
+
+
+def _resource(row: Row[Any]) -> Resource:
+    breakdown = None
+    if row.compute_cost is not None:
+        breakdown = Breakdown(row.compute_cost, row.storage_cost, row.network_cost, row.other_cost)
+    return Resource(
+        position=row.position,
+        address=row.address,
+        name=row.name,
+        resource_type=row.resource_type,
+        service=row.service,
+        region=row.region,
+        monthly_cost=row.monthly_cost,
+        hourly_cost=row.hourly_cost,
+        breakdown=breakdown,
+        cost_drivers=row.cost_drivers,
+        assumptions=row.assumptions,
+    )
