@@ -27,7 +27,13 @@ from ledger_server.domain.estimates import (
     ServiceTotal,
     StoreEstimateCommand,
 )
-from ledger_server.domain.money import ZERO, WireMoney, decimal_from_wire, is_currency_code
+from ledger_server.domain.money import (
+    ZERO,
+    WireMoney,
+    decimal_from_wire,
+    display,
+    is_currency_code,
+)
 from ledger_server.domain.validation import (
     check_json,
     check_labels,
@@ -115,7 +121,8 @@ def _resources(
         if breakdown is not None and monthly is not None and breakdown.total() != monthly:
             violations.add(
                 f"{path}.breakdown",
-                f"parts add up to {breakdown.total()} but monthly_cost is {monthly}",
+                f"parts add up to {display(breakdown.total())} "
+                f"but monthly_cost is {display(monthly)}",
             )
         if monthly is None:
             continue
@@ -199,7 +206,9 @@ def _reconcile(
         path = "estimate.total_monthly_cost"
         given = _amount(estimate.total_monthly_cost, path, currency, violations)
         if given is not None and given != total:
-            violations.add(path, f"is {given} but the resources add up to {total}")
+            violations.add(
+                path, f"is {display(given)} but the resources add up to {display(total)}"
+            )
     if estimate.by_service:
         _reconcile_totals(
             estimate.by_service, services, "estimate.by_service", currency, violations
@@ -251,8 +260,8 @@ def _reconcile_totals(
         elif amount is not None and amount != truth.monthly_cost:
             violations.add(
                 f"{entry_path}.monthly_cost",
-                f"is {amount} but the resources of {key_name} {key!r} add up to "
-                f"{truth.monthly_cost}",
+                f"is {display(amount)} but the resources of {key_name} {key!r} add up to "
+                f"{display(truth.monthly_cost)}",
             )
         if entry.resource_count != truth.resource_count:
             violations.add(
@@ -264,6 +273,6 @@ def _reconcile_totals(
         if key not in seen:
             violations.add(
                 path,
-                f"misses {key_name} {key!r} ({truth.monthly_cost} over "
+                f"misses {key_name} {key!r} ({display(truth.monthly_cost)} over "
                 f"{truth.resource_count} resources)",
             )

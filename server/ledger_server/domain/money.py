@@ -65,3 +65,8 @@ def wire_from_decimal(amount: Decimal, currency: str) -> WireMoney:
     sign = -1 if total_nanos < 0 else 1
     units, nanos = divmod(abs(total_nanos), NANOS_PER_UNIT)
     return WireMoney(currency, sign * units, sign * nanos)
+
+
+def display(amount: Decimal) -> str:
+    """An amount for messages: exact, without trailing zeros or exponent (16, 0.3)."""
+    return format(amount.normalize(), "f")

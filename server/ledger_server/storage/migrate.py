@@ -7,12 +7,16 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-MIGRATIONS = Path(__file__).resolve().parents[3] / "migrations"
+
+def migrations_dir() -> Path:
+    """The repository's migrations/, or ./migrations for an installed (non-editable) copy."""
+    beside_source = Path(__file__).resolve().parents[3] / "migrations"
+    return beside_source if beside_source.is_dir() else Path.cwd() / "migrations"
 
 
 def alembic_config(url: str) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("script_location", str(migrations_dir()))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 

@@ -1,0 +1,42 @@
+"""Shared fixtures: one migrated database and one real server per test session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from ledger_server.config import Settings
+from ledger_server.rpc.auth import parse_keys
+from tests.support.database import fresh_database
+from tests.support.server import ServerThread
+
+READER_KEY = "reader-secret-key"
+WRITER_KEY = "writer-secret-key"
+ADMIN_KEY = "admin-secret-key"
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    with fresh_database() as url:
+        yield url
+
+
+def server_settings(**overrides: object) -> Settings:
+    settings = Settings(
+        api_keys=parse_keys(
+            f"dash:reader:{READER_KEY},ci:writer:{WRITER_KEY},ops:admin:{ADMIN_KEY}"
+        ),
+        health_interval=0.2,
+        pool_size=8,
+    )
+    for name, value in overrides.items():
+        setattr(settings, name, value)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def server(database_url: str) -> Iterator[ServerThread]:
+    thread = ServerThread(server_settings(), database_url).start()
+    yield thread
+    thread.stop()

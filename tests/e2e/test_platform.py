@@ -1,0 +1,199 @@
+"""The server platform as a caller sees it: health, auth, shutdown, many open streams."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from ledger.v1 import estimate_pb2, money_pb2
+from ledger.v1 import results_store_service_pb2 as rs
+from ledger.v1 import results_store_service_pb2_grpc as rs_grpc
+from ledger_server.config import Settings
+from tests.conftest import ADMIN_KEY, READER_KEY, WRITER_KEY, server_settings
+from tests.support.proxy import CuttableProxy
+from tests.support.server import ServerThread
+
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+RESULTS = "ledger.v1.ResultsStoreService"
+
+
+def bearer(key: str) -> tuple[tuple[str, str]]:
+    return (("authorization", f"Bearer {key}"),)
+
+
+def small_estimate(user: str) -> rs.StoreEstimateRequest:
+    return rs.StoreEstimateRequest(
+        user_id=user,
+        estimate=estimate_pb2.Estimate(
+            by_resource=[
+                estimate_pb2.ResourceCost(
+                    address="aws_instance.web", monthly_cost=money_pb2.Money(units=42)
+                )
+            ]
+        ),
+    )
+
+
+@pytest.fixture
+def channel(server: ServerThread) -> Iterator[grpc.Channel]:
+    with grpc.insecure_channel(server.target) as opened:
+        yield opened
+
+
+def wait_for(health: health_pb2_grpc.HealthStub, service: str, status: int) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if health.Check(health_pb2.HealthCheckRequest(service=service)).status == status:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"health of {service!r} never became {status}")
+
+
+def test_health_reports_serving_for_server_and_each_service(channel: grpc.Channel) -> None:
+    health = health_pb2_grpc.HealthStub(channel)
+    for service in ("", RESULTS):
+        assert health.Check(health_pb2.HealthCheckRequest(service=service)).status == SERVING
+
+
+def test_health_follows_the_database_and_outage_is_unavailable(database_url: str) -> None:
+    proxy = CuttableProxy(database_url)
+    thread = ServerThread(server_settings(api_keys=[]), proxy.url).start()
+    try:
+        with grpc.insecure_channel(thread.target) as opened:
+            health = health_pb2_grpc.HealthStub(opened)
+            store = rs_grpc.ResultsStoreServiceStub(opened)
+            wait_for(health, "", SERVING)
+            proxy.cut()
+            wait_for(health, "", NOT_SERVING)
+            assert health.Check(health_pb2.HealthCheckRequest(service=RESULTS)).status == (
+                NOT_SERVING
+            )
+            with pytest.raises(grpc.RpcError) as outage:
+                store.StoreEstimate(small_estimate("outage"))
+            assert outage.value.code() == grpc.StatusCode.UNAVAILABLE
+            assert "retry" in (outage.value.details() or "")
+            proxy.restore()
+            wait_for(health, "", SERVING)
+            stored = store.StoreEstimate(small_estimate("after-outage"))
+            assert stored.job.total_monthly_cost.units == 42
+    finally:
+        thread.stop()
+        proxy.close()
+
+
+@pytest.mark.parametrize(
+    ("metadata", "code"),
+    [
+        ((), grpc.StatusCode.UNAUTHENTICATED),
+        (bearer("not-a-key"), grpc.StatusCode.UNAUTHENTICATED),
+        ((("authorization", "Basic abc"),), grpc.StatusCode.UNAUTHENTICATED),
+        (bearer(READER_KEY), grpc.StatusCode.PERMISSION_DENIED),
+    ],
+)
+def test_store_estimate_needs_a_writer_key(
+    channel: grpc.Channel, metadata: tuple[tuple[str, str], ...], code: grpc.StatusCode
+) -> None:
+    store = rs_grpc.ResultsStoreServiceStub(channel)
+    with pytest.raises(grpc.RpcError) as refused:
+        store.StoreEstimate(small_estimate(f"auth-{uuid.uuid4()}"), metadata=metadata)
+    assert refused.value.code() == code
+
+
+def test_keys_by_role_and_header(channel: grpc.Channel) -> None:
+    store = rs_grpc.ResultsStoreServiceStub(channel)
+    user = f"roles-{uuid.uuid4()}"
+    job = store.StoreEstimate(small_estimate(user), metadata=bearer(WRITER_KEY)).job
+    store.StoreEstimate(small_estimate(user), metadata=(("x-api-key", ADMIN_KEY),))
+    got = store.GetJob(rs.GetJobRequest(job_id=job.job_id), metadata=(("x-api-key", READER_KEY),))
+    assert got.job == job
+    listed = store.ListJobs(rs.ListJobsRequest(user_id=user), metadata=bearer(READER_KEY))
+    assert len(listed.jobs) == 2
+
+
+def test_health_and_reflection_need_no_key(channel: grpc.Channel) -> None:
+    health = health_pb2_grpc.HealthStub(channel)
+    assert health.Check(health_pb2.HealthCheckRequest()).status == SERVING
+
+
+def test_server_refuses_to_listen_beyond_loopback_without_keys() -> None:
+    with pytest.raises(ValueError, match="no API keys"):
+        Settings(listen="0.0.0.0:50051").check()
+    Settings(listen="127.0.0.1:50051").check()
+    Settings(listen="[::1]:50051").check()
+
+
+def test_graceful_stop_reports_not_serving_and_ends_streams(database_url: str) -> None:
+    thread = ServerThread(server_settings(), database_url).start()
+    with grpc.insecure_channel(thread.target) as opened:
+        watch = health_pb2_grpc.HealthStub(opened).Watch(health_pb2.HealthCheckRequest())
+        assert next(watch).status == SERVING
+        thread.stop(grace=1)
+        seen = []
+        with pytest.raises(grpc.RpcError) as ended:
+            for update in watch:
+                seen.append(update.status)
+    assert seen == [NOT_SERVING]  # told first, then the stream ends with UNAVAILABLE
+    assert ended.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+async def _many_streams_then_unary(target: str, job_id: str, streams: int) -> list[float]:
+    async with grpc.aio.insecure_channel(target) as opened:
+        health = health_pb2_grpc.HealthStub(opened)
+        watches = [health.Watch(health_pb2.HealthCheckRequest()) for _ in range(streams)]
+        first = await asyncio.gather(*(w.read() for w in watches))
+        assert all(update.status == SERVING for update in first)
+        store = rs_grpc.ResultsStoreServiceStub(opened)
+        latencies = []
+        for _ in range(50):
+            started = time.perf_counter()
+            got = await store.GetJob(
+                rs.GetJobRequest(job_id=job_id), metadata=bearer(READER_KEY), timeout=5
+            )
+            latencies.append(time.perf_counter() - started)
+            assert got.job.job_id == job_id
+        for watch in watches:
+            watch.cancel()
+        return latencies
+
+
+def test_500_open_streams_do_not_starve_unary_calls(server: ServerThread) -> None:
+    with grpc.insecure_channel(server.target) as opened:
+        job = (
+            rs_grpc.ResultsStoreServiceStub(opened)
+            .StoreEstimate(small_estimate("streams"), metadata=bearer(WRITER_KEY))
+            .job
+        )
+    latencies = asyncio.run(_many_streams_then_unary(server.target, job.job_id, 500))
+    assert len(latencies) == 50  # every unary call answered within its 5 s deadline
+
+
+def test_serve_stops_cleanly_on_sigterm(database_url: str, tmp_path: object) -> None:
+    env = {**os.environ, "DATABASE_URL": database_url, "LEDGER_LOG_LEVEL": "INFO"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ledger_server", "serve", "--listen", "127.0.0.1:0"],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        for line in process.stderr:
+            if '"serving"' in line:
+                break
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+        assert "shutting down" in process.stderr.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
