@@ -13,12 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
-
-# googleapis-common-protos ships .pyi files but no py.typed marker.
-from google.rpc import error_details_pb2, status_pb2  # type: ignore[import-untyped]
+from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
-
-ERROR_DOMAIN = "ledger.v1"
 
 
 @dataclass(frozen=True)
@@ -107,7 +103,8 @@ _CLASS_BY_CODE: dict[grpc.StatusCode, type[LedgerError]] = {
 
 def _call_attribute(err: grpc.RpcError, name: str) -> Any:
     # Sync errors are grpc.Call objects, aio errors are AioRpcError; both have these
-    # accessors as plain methods, but grpc.RpcError itself declares none of them.
+    # accessors as plain methods. The stubs promise them on every grpc.RpcError, but
+    # the runtime base class has none, so an odd RpcError must not raise here.
     accessor = getattr(err, name, None)
     return accessor() if callable(accessor) else None
 

@@ -29,8 +29,7 @@ def to_money(amount: Decimal, currency: str = "") -> money_pb2.Money:
     # checks below never round.
     with decimal.localcontext() as context:
         context.prec = 40
-        context.traps[decimal.Inexact] = False
-        if abs(amount) > _INT64_MAX:
+        if abs(amount) >= _INT64_MAX + 1:
             raise ValueError(f"money {amount} is out of range")
         if amount.quantize(NANO) != amount:
             raise ValueError(

@@ -20,6 +20,7 @@ from grpc_reflection.v1alpha import reflection
 from ledger.v1 import results_store_service_pb2, results_store_service_pb2_grpc
 from ledger_server.config import Settings
 from ledger_server.domain.results_store import ResultsStore
+from ledger_server.reflection_pool import MethodAwarePool
 from ledger_server.rpc.auth import Authorizer
 from ledger_server.rpc.handler import Runtime
 from ledger_server.rpc.results_store import ResultsStoreServicer
@@ -78,6 +79,7 @@ class LedgerServer:
                 reflection.SERVICE_NAME,
             ],
             server,
+            pool=MethodAwarePool(),
         )
         self.port = self._bind(server)
         await server.start()

@@ -1,0 +1,116 @@
+"""The `ledger` command line against a real server: import Infracost output, inspect it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import WRITER_KEY
+from tests.support.server import ServerThread
+
+
+def infracost_doc(web_cost: str, with_bucket: bool) -> dict[str, Any]:
+    """The shape `infracost breakdown --format json` writes (schema 0.2)."""
+    web: dict[str, Any] = {
+        "name": "aws_instance.web",
+        "resourceType": "aws_instance",
+        "metadata": {},
+        "hourlyCost": None,
+        "monthlyCost": web_cost,
+        "costComponents": [
+            {
+                "name": "Instance usage (Linux/UNIX, on-demand, m5.xlarge)",
+                "unit": "hours",
+                "hourlyQuantity": "1",
+                "monthlyQuantity": "730",
+                "price": "0.192",
+                "hourlyCost": None,
+                "monthlyCost": web_cost,
+            }
+        ],
+        "subresources": [],
+    }
+    bucket: dict[str, Any] = {
+        "name": "aws_s3_bucket.logs",
+        "resourceType": "aws_s3_bucket",
+        "metadata": {},
+        "hourlyCost": None,
+        "monthlyCost": None,
+        "costComponents": [
+            {
+                "name": "Standard storage",
+                "unit": "GB",
+                "hourlyQuantity": None,
+                "monthlyQuantity": None,
+                "price": "0.023",
+                "hourlyCost": None,
+                "monthlyCost": None,
+            }
+        ],
+        "subresources": [],
+    }
+    resources = [web, bucket] if with_bucket else [web]
+    return {
+        "version": "0.2",
+        "currency": "USD",
+        "projects": [{"name": "infra", "metadata": {}, "breakdown": {"resources": resources}}],
+        "totalMonthlyCost": web_cost,
+    }
+
+
+def ledger(server: ServerThread, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ledger_server", "results", *args, "--target", server.target],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "LEDGER_API_KEY": WRITER_KEY},
+    )
+
+
+def job_id_of(output: str) -> str:
+    job_id: str = json.loads(output)["job_id"]
+    return job_id
+
+
+def test_results_import_list_show_compare(server: ServerThread, tmp_path: Path, user: str) -> None:
+    before, after = tmp_path / "before.json", tmp_path / "after.json"
+    before.write_text(json.dumps(infracost_doc("140.16", with_bucket=True)))
+    after.write_text(json.dumps(infracost_doc("280.32", with_bucket=False)))
+
+    first = ledger(server, "import-infracost", str(before), "--user", user)
+    assert first.returncode == 0, first.stderr
+    assert "140.16 USD" in first.stdout
+    second = ledger(server, "import-infracost", str(after), "--user", user)
+    assert second.returncode == 0, second.stderr
+    base, target = job_id_of(first.stdout), job_id_of(second.stdout)
+
+    listed = ledger(server, "list", "--user", user)
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.index(target) < listed.stdout.index(base)  # newest first
+
+    shown = ledger(server, "show", base)
+    assert shown.returncode == 0, shown.stderr
+    assert "aws_instance.web" in shown.stdout and "AmazonEC2" in shown.stdout
+
+    compared = ledger(server, "compare", base, target)
+    assert compared.returncode == 0, compared.stderr
+    assert "+140.16" in compared.stdout
+    assert "aws_s3_bucket.logs" in compared.stdout or "100" in compared.stdout
+
+
+def test_results_errors_are_clear(server: ServerThread, tmp_path: Path) -> None:
+    missing = ledger(server, "show", "00000000-0000-0000-0000-000000000000")
+    assert missing.returncode == 1
+    assert "not found" in missing.stderr
+    assert "Traceback" not in missing.stderr
+
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps({"version": "0.2", "totalMonthlyCost": "5", "projects": []}))
+    imported = ledger(server, "import-infracost", str(broken))
+    assert imported.returncode == 1
+    assert "5" in imported.stderr and "Traceback" not in imported.stderr
