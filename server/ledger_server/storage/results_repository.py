@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, insert, or_, select, tuple_
+from sqlalchemy import Connection, Row, Select, and_, insert, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from ledger_server.domain.estimates import (
@@ -156,28 +156,8 @@ class SqlResultsRepository:
         *,
         oldest_first: bool = False,
     ) -> list[Job]:
-        query = select(jobs)
-        for column, wanted in (
-            (jobs.c.user_id, filters.user_id),
-            (jobs.c.profile, filters.profile),
-            (jobs.c.terraform_plan_hash, filters.terraform_plan_hash),
-        ):
-            if wanted:
-                query = query.where(column == wanted)
-        if filters.start_time:
-            query = query.where(jobs.c.create_time >= filters.start_time)
-        if filters.end_time:
-            query = query.where(jobs.c.create_time < filters.end_time)
-        key = tuple_(jobs.c.create_time, jobs.c.job_id)
-        if oldest_first:
-            if after:
-                query = query.where(key > tuple_(*after))
-            query = query.order_by(jobs.c.create_time, jobs.c.job_id)
-        else:
-            if after:
-                query = query.where(key < tuple_(*after))
-            query = query.order_by(jobs.c.create_time.desc(), jobs.c.job_id.desc())
-        return [_job(row) for row in self._db.execute(query.limit(limit))]
+        query = jobs_page_query(filters, after, limit, oldest_first=oldest_first)
+        return [_job(row) for row in self._db.execute(query)]
 
     def list_resources(
         self,
@@ -241,6 +221,43 @@ class SqlResultsRepository:
             RegionTotal(row.region, row.monthly_cost, row.resource_count, tuple(split[row.region]))
             for row in regions
         ]
+
+
+def jobs_page_query(
+    filters: JobFilters,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+    *,
+    oldest_first: bool = False,
+) -> Select[Any]:
+    """One keyset page of jobs: an index range scan, however many jobs exist.
+
+    Every filter has an index on (filter, create_time, job_id), and the cursor is a row
+    comparison on (create_time, job_id), so PostgreSQL starts at the cursor in index
+    order instead of sorting or skipping earlier rows.
+    """
+    query = select(jobs)
+    for column, wanted in (
+        (jobs.c.user_id, filters.user_id),
+        (jobs.c.profile, filters.profile),
+        (jobs.c.terraform_plan_hash, filters.terraform_plan_hash),
+    ):
+        if wanted:
+            query = query.where(column == wanted)
+    if filters.start_time:
+        query = query.where(jobs.c.create_time >= filters.start_time)
+    if filters.end_time:
+        query = query.where(jobs.c.create_time < filters.end_time)
+    key = tuple_(jobs.c.create_time, jobs.c.job_id)
+    if oldest_first:
+        if after:
+            query = query.where(key > tuple_(*after))
+        query = query.order_by(jobs.c.create_time, jobs.c.job_id)
+    else:
+        if after:
+            query = query.where(key < tuple_(*after))
+        query = query.order_by(jobs.c.create_time.desc(), jobs.c.job_id.desc())
+    return query.limit(limit)
 
 
 def _after_desc(cost_column: Any, name_column: Any, after: tuple[Decimal, str]) -> Any:
