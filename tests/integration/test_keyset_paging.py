@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.dialects import postgresql
 
 from ledger_server.domain.ports import JobFilters
 from ledger_server.storage.results_repository import jobs_page_query
@@ -30,8 +29,8 @@ def test_list_jobs_page_is_an_index_scan_without_sort(
 ) -> None:
     cursor = (datetime(2026, 6, 1, tzinfo=UTC), uuid.uuid4())
     query = jobs_page_query(filters, cursor, 51, oldest_first=oldest_first)
-    sql = str(query.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
     engine = create_engine(database_url)
+    sql = str(query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
     with engine.connect() as connection:
         # Make the planner show what it would do on a big table: with sorting and
         # sequential scans priced out, a Sort left in the plan means no index fits.
