@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create .venv and install Ledger with its dev tools
 
-run: $(STAMP) ## Serve on $(LISTEN) (embedded PostgreSQL unless DATABASE_URL is set)
+run: $(STAMP) ## Serve on 127.0.0.1:50051 (embedded PostgreSQL unless DATABASE_URL is set)
 	$(BIN)/ledger serve --listen $(LISTEN) $(if $(DATABASE_URL),,--migrate)
 
 migrate: $(STAMP) ## Apply migrations to DATABASE_URL (or the embedded database)
