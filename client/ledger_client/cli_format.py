@@ -121,6 +121,9 @@ def comparison(result: JobComparison) -> str:
     if result.resource_diffs:
         lines += ["", "Resources"]
         lines += [_diff_line(diff, currency) for diff in result.resource_diffs]
+        hidden = result.resource_diff_count - len(result.resource_diffs)
+        if hidden > 0:
+            lines.append(f"  ... and {hidden} more changed resources")
     else:
         lines += ["", "No resource changed."]
     for title, deltas in (("Services", result.service_deltas), ("Regions", result.region_deltas)):

@@ -215,10 +215,16 @@ class Client:
         base_job_id: str,
         target_job_id: str,
         *,
+        max_resource_diffs: int = 0,
         timeout: float | None = None,
         metadata: CallMetadata = (),
     ) -> JobComparison:
-        request = pb.CompareJobsRequest(base_job_id=base_job_id, target_job_id=target_job_id)
+        """`max_resource_diffs` caps the resource list (0: the server's 1,000; at most 5,000)."""
+        request = pb.CompareJobsRequest(
+            base_job_id=base_job_id,
+            target_job_id=target_job_id,
+            max_resource_diffs=max_resource_diffs,
+        )
         response = self._invoke(self._stub.CompareJobs, request, timeout, metadata)
         return convert.comparison_from_proto(response)
 

@@ -232,6 +232,7 @@ def comparison_from_proto(
         service_deltas=tuple(cost_delta_from_proto(d) for d in response.service_deltas),
         region_deltas=tuple(cost_delta_from_proto(d) for d in response.region_deltas),
         resource_diffs=tuple(resource_diff_from_proto(d) for d in response.resource_diffs),
+        resource_diff_count=response.resource_diff_count,
         currency_code=response.base.total_monthly_cost.currency_code
         or response.delta.currency_code,
     )

@@ -131,6 +131,8 @@ class JobComparison:
     service_deltas: tuple[CostDelta, ...]
     region_deltas: tuple[CostDelta, ...]
     resource_diffs: tuple[ResourceDiff, ...]
+    # How many resources differ in all; more than len(resource_diffs) when the list was cut.
+    resource_diff_count: int = 0
     currency_code: str = ""
 
 

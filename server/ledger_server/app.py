@@ -151,14 +151,15 @@ class LedgerServer:
 async def serve(settings: Settings) -> None:
     settings.check()
     loop = asyncio.get_running_loop()
+    # Handlers first: a SIGTERM that arrives while starting still means a clean stop.
+    stopping = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
     url = await loop.run_in_executor(None, resolve_database_url, settings)
     if settings.migrate:
         await loop.run_in_executor(None, migrate.upgrade, url)
     server = LedgerServer(settings, url)
     await server.start()
-    stopping = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stopping.set)
     await stopping.wait()
     log.info("shutting down", extra={"grace_seconds": settings.shutdown_grace})
     await server.stop()

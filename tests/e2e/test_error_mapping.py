@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
@@ -74,8 +75,16 @@ def test_every_rpc_logs_one_line(server: ServerThread, caplog: pytest.LogCapture
                 rs.GetJobRequest(job_id=str(uuid.uuid4())),
                 metadata=(("authorization", f"Bearer {READER_KEY}"), ("x-request-id", request_id)),
             )
-    lines = [r for r in caplog.records if getattr(r, "request_id", None) == request_id]
+        # The server writes its line after the status is on the wire: give it a moment.
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not logged_with(caplog, request_id):
+            time.sleep(0.01)
+    lines = logged_with(caplog, request_id)
     assert len(lines) == 1
     line: Any = lines[0]
     assert (line.method, line.code, line.caller) == ("GetJob", "NOT_FOUND", "dash")
     assert line.duration_ms >= 0
+
+
+def logged_with(caplog: pytest.LogCaptureFixture, request_id: str) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if getattr(r, "request_id", None) == request_id]

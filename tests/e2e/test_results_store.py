@@ -323,6 +323,14 @@ def test_compare_jobs_like_infracost_diff(client: Client, user: str) -> None:
         ("eu-west-1", D("-924.64")),
         ("us-east-1", D(182)),
     }
+    assert diff.resource_diff_count == 3
+    top = client.compare_jobs(base.job_id, target.job_id, max_resource_diffs=1)
+    assert [d.address for d in top.resource_diffs] == ["logs"]
+    assert top.resource_diff_count == 3
+    assert top.delta == diff.delta  # totals never depend on the cut
+    with pytest.raises(InvalidArgument) as negative:
+        client.compare_jobs(base.job_id, target.job_id, max_resource_diffs=-1)
+    assert negative.value.field_violations[0].field == "max_resource_diffs"
 
 
 def test_compare_jobs_from_zero(client: Client, user: str) -> None:

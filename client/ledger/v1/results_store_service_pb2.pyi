@@ -467,19 +467,26 @@ class CompareJobsRequest(_message.Message):
 
     BASE_JOB_ID_FIELD_NUMBER: _builtins.int
     TARGET_JOB_ID_FIELD_NUMBER: _builtins.int
+    MAX_RESOURCE_DIFFS_FIELD_NUMBER: _builtins.int
     base_job_id: _builtins.str
     """Required. The job to compare from, usually the older one."""
     target_job_id: _builtins.str
     """Required. The job to compare to."""
+    max_resource_diffs: _builtins.int
+    """How many resource diffs to return, largest absolute change first. 0 means
+    1,000; values above 5,000 are treated as 5,000; negative is
+    INVALID_ARGUMENT. `resource_diff_count` tells how many there are in all.
+    """
     def __init__(
         self,
         *,
         base_job_id: _builtins.str = ...,
         target_job_id: _builtins.str = ...,
+        max_resource_diffs: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["base_job_id", b"base_job_id", "target_job_id", b"target_job_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base_job_id", b"base_job_id", "max_resource_diffs", b"max_resource_diffs", "target_job_id", b"target_job_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -616,10 +623,15 @@ class CompareJobsResponse(_message.Message):
     SERVICE_DELTAS_FIELD_NUMBER: _builtins.int
     REGION_DELTAS_FIELD_NUMBER: _builtins.int
     RESOURCE_DIFFS_FIELD_NUMBER: _builtins.int
+    RESOURCE_DIFF_COUNT_FIELD_NUMBER: _builtins.int
     percentage_change: _builtins.float
     """100 * delta / base total, rounded to 2 decimal places. When the base
     total is zero: 0 if the target total is zero too, otherwise absent
     (growth from nothing has no percentage).
+    """
+    resource_diff_count: _builtins.int
+    """How many resources were added, removed or changed in all; more than
+    `resource_diffs` holds when the list was cut at `max_resource_diffs`.
     """
     @_builtins.property
     def base(self) -> Global___JobTotal:
@@ -647,8 +659,8 @@ class CompareJobsResponse(_message.Message):
 
     @_builtins.property
     def resource_diffs(self) -> _containers.RepeatedCompositeFieldContainer[Global___ResourceDiff]:
-        """Resources added, removed or changed, largest absolute change first.
-        Unchanged resources are left out.
+        """Resources added, removed or changed, largest absolute change first, at
+        most `max_resource_diffs` of them. Unchanged resources are left out.
         """
 
     def __init__(
@@ -661,10 +673,11 @@ class CompareJobsResponse(_message.Message):
         service_deltas: _abc.Iterable[Global___CostDelta] | None = ...,
         region_deltas: _abc.Iterable[Global___CostDelta] | None = ...,
         resource_diffs: _abc.Iterable[Global___ResourceDiff] | None = ...,
+        resource_diff_count: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_percentage_change", b"_percentage_change", "base", b"base", "delta", b"delta", "percentage_change", b"percentage_change", "target", b"target"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_percentage_change", b"_percentage_change", "base", b"base", "delta", b"delta", "percentage_change", b"percentage_change", "region_deltas", b"region_deltas", "resource_diffs", b"resource_diffs", "service_deltas", b"service_deltas", "target", b"target"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_percentage_change", b"_percentage_change", "base", b"base", "delta", b"delta", "percentage_change", b"percentage_change", "region_deltas", b"region_deltas", "resource_diff_count", b"resource_diff_count", "resource_diffs", b"resource_diffs", "service_deltas", b"service_deltas", "target", b"target"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__percentage_change: _TypeAlias = _typing.Literal["percentage_change"]  # noqa: Y015
     _WhichOneofArgType__percentage_change: _TypeAlias = _typing.Literal["_percentage_change", b"_percentage_change"]  # noqa: Y015

@@ -49,6 +49,7 @@ class Comparison:
     service_deltas: list[CostDelta]
     region_deltas: list[CostDelta]
     resource_diffs: list[ResourceDiff]
+    resource_diff_count: int
 
 
 def percentage_change(base: Decimal, target: Decimal) -> Decimal | None:
@@ -88,7 +89,9 @@ def compare(
     services: tuple[Mapping[str, Decimal], Mapping[str, Decimal]],
     regions: tuple[Mapping[str, Decimal], Mapping[str, Decimal]],
     resources: tuple[Mapping[str, Decimal], Mapping[str, Decimal]],
+    max_resource_diffs: int,
 ) -> Comparison:
+    diffs = resource_diffs(*resources)
     return Comparison(
         base=base,
         target=target,
@@ -96,7 +99,8 @@ def compare(
         percentage_change=percentage_change(base.total_monthly_cost, target.total_monthly_cost),
         service_deltas=cost_deltas(*services),
         region_deltas=cost_deltas(*regions),
-        resource_diffs=resource_diffs(*resources),
+        resource_diffs=diffs[:max_resource_diffs],
+        resource_diff_count=len(diffs),
     )
 
 

@@ -215,7 +215,8 @@ def _reconcile(
         )
     for index, region in enumerate(estimate.by_region):
         if region.services:
-            derived = next((r for r in regions if r.region == region.region), None)
+            key = region.region or UNKNOWN
+            derived = next((r for r in regions if r.region == key), None)
             _reconcile_totals(
                 region.services,
                 derived.services if derived else (),

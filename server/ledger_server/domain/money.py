@@ -14,7 +14,7 @@ ZERO = Decimal(0)
 # A single amount above a trillion a month is a unit mix-up, not a cost; the cap also
 # keeps every sum of up to 10,000 amounts inside int64 units on the wire.
 MAX_AMOUNT = Decimal(10**12)
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
+_CURRENCY = re.compile(r"[A-Z]{3}")
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class WireMoney:
 
 
 def is_currency_code(code: str) -> bool:
-    return bool(_CURRENCY.match(code))
+    return bool(_CURRENCY.fullmatch(code))
 
 
 def decimal_from_wire(

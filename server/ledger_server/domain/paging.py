@@ -27,9 +27,11 @@ class Page(Generic[T]):
     next_page_token: str
 
 
-def page_size(requested: int, *, default: int, maximum: int = 1000) -> int:
+def page_size(
+    requested: int, *, default: int, maximum: int = 1000, field: str = "page_size"
+) -> int:
     if requested < 0:
-        raise InvalidArgument([FieldViolation("page_size", "must not be negative")])
+        raise InvalidArgument([FieldViolation(field, "must not be negative")])
     return min(requested or default, maximum)
 
 

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
-from ledger_server.domain import comparison
+from ledger_server.domain import comparison, cursors
 from ledger_server.domain.cache import ImmutableCache
 from ledger_server.domain.errors import (
     AlreadyExists,
@@ -107,7 +106,7 @@ class ResultsStore:
         limit = page_size(requested_size, default=50)
         scope = ("ListJobs", *_filter_scope(filters))
         cursor = decode_token(token, scope, fields=2)
-        after = _time_cursor(cursor)
+        after = cursors.time_and_id(*cursor) if cursor else None
         with self._transactions.begin() as repo:
             jobs = repo.list_jobs(filters, after, limit + 1)
         items, next_page = next_token(jobs, limit, scope, _job_cursor)
@@ -124,7 +123,7 @@ class ResultsStore:
         limit = page_size(requested_size, default=100)
         scope = ("ListJobResources", job_id, service, region)
         cursor = decode_token(token, scope, fields=2)
-        after = (_decimal(cursor[0]), _int(cursor[1])) if cursor else None
+        after = (cursors.amount(cursor[0]), cursors.position(cursor[1])) if cursor else None
         with self._transactions.begin() as repo:
             job = self._require_job(repo, key)
             resources = repo.list_resources(key, service, region, after, limit + 1)
@@ -140,7 +139,7 @@ class ResultsStore:
         limit = page_size(requested_size, default=100)
         scope = ("ListJobServices", job_id)
         cursor = decode_token(token, scope, fields=2)
-        after = (_decimal(cursor[0]), cursor[1]) if cursor else None
+        after = (cursors.amount(cursor[0]), cursors.name(cursor[1])) if cursor else None
         with self._transactions.begin() as repo:
             job = self._require_job(repo, key)
             services = repo.list_services(key, after, limit + 1)
@@ -156,7 +155,7 @@ class ResultsStore:
         limit = page_size(requested_size, default=100)
         scope = ("ListJobRegions", job_id)
         cursor = decode_token(token, scope, fields=2)
-        after = (_decimal(cursor[0]), cursor[1]) if cursor else None
+        after = (cursors.amount(cursor[0]), cursors.name(cursor[1])) if cursor else None
         with self._transactions.begin() as repo:
             job = self._require_job(repo, key)
             regions = repo.list_regions(key, after, limit + 1)
@@ -165,9 +164,14 @@ class ResultsStore:
         )
         return job, Page(items, next_page)
 
-    def compare_jobs(self, base_job_id: str, target_job_id: str) -> comparison.Comparison:
+    def compare_jobs(
+        self, base_job_id: str, target_job_id: str, max_resource_diffs: int = 0
+    ) -> comparison.Comparison:
         base_key = parse_id(base_job_id, "base_job_id")
         target_key = parse_id(target_job_id, "target_job_id")
+        diff_limit = page_size(
+            max_resource_diffs, default=1000, maximum=5000, field="max_resource_diffs"
+        )
         with self._transactions.begin() as repo:
             base = self._require_job(repo, base_key)
             target = self._require_job(repo, target_key)
@@ -194,6 +198,7 @@ class ResultsStore:
             services=(sides[0][0], sides[1][0]),
             regions=(sides[0][1], sides[1][1]),
             resources=(sides[0][2], sides[1][2]),
+            max_resource_diffs=diff_limit,
         )
 
     def get_cost_trend(
@@ -211,8 +216,8 @@ class ResultsStore:
         limit = page_size(requested_size, default=100)
         scope = ("GetCostTrend", *_filter_scope(filters))
         cursor = decode_token(token, scope, fields=3)
-        after = _time_cursor(cursor[:2] if cursor else None)
-        previous = _decimal(cursor[2]) if cursor else None
+        after = cursors.time_and_id(cursor[0], cursor[1]) if cursor else None
+        previous = cursors.amount(cursor[2]) if cursor else None
         with self._transactions.begin() as repo:
             jobs = repo.list_jobs(filters, after, limit + 1, oldest_first=True)
         page, _ = next_token(jobs, limit, scope, _job_cursor)
@@ -250,33 +255,3 @@ def _filter_scope(filters: JobFilters) -> tuple[str, ...]:
 
 def _job_cursor(job: Job) -> tuple[str, str]:
     return (job.create_time.isoformat(), str(job.job_id))
-
-
-def _bad_token() -> InvalidArgument:
-    return InvalidArgument([FieldViolation("page_token", "is not a token this list returned")])
-
-
-def _time_cursor(cursor: list[str] | None) -> tuple[datetime, uuid.UUID] | None:
-    if cursor is None:
-        return None
-    try:
-        return datetime.fromisoformat(cursor[0]), uuid.UUID(cursor[1])
-    except ValueError:
-        raise _bad_token() from None
-
-
-def _decimal(text: str) -> Decimal:
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise _bad_token() from None
-    if not value.is_finite():
-        raise _bad_token()
-    return value
-
-
-def _int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise _bad_token() from None

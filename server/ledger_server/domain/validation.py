@@ -17,7 +17,7 @@ from ledger_server.domain.errors import Violations
 MAX_LABELS = 64
 MAX_JSON_BYTES = 64 * 1024
 MAX_JSON_DEPTH = 8
-_LABEL_KEY = re.compile(r"^[a-z0-9][a-z0-9_.\-/]{0,62}$")
+_LABEL_KEY = re.compile(r"[a-z0-9][a-z0-9_.\-/]{0,62}")
 
 
 def check_text(
@@ -36,7 +36,7 @@ def check_labels(labels: Mapping[str, str], path: str, violations: Violations) -
         violations.add(path, f"must have at most {MAX_LABELS} entries, got {len(labels)}")
         return
     for key, value in labels.items():
-        if not _LABEL_KEY.match(key):
+        if not _LABEL_KEY.fullmatch(key):
             violations.add(
                 f"{path}[{key[:64]!r}]",
                 "key must be 1-63 characters of a-z, 0-9, '_', '-', '.', '/' starting with "

@@ -265,6 +265,7 @@ def comparison_out(result: Comparison) -> rs.CompareJobsResponse:
         service_deltas=[_delta_out(d, currency) for d in result.service_deltas],
         region_deltas=[_delta_out(d, currency) for d in result.region_deltas],
         resource_diffs=[_diff_out(d, currency) for d in result.resource_diffs],
+        resource_diff_count=result.resource_diff_count,
     )
     if result.percentage_change is not None:
         response.percentage_change = float(result.percentage_change)

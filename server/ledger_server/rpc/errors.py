@@ -8,6 +8,8 @@ is logged with the traceback, so no SQL or stack trace ever reaches a caller.
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
@@ -41,27 +43,44 @@ def _packed(message: object) -> any_pb2.Any:
     return packed
 
 
+# Status details travel in a trailer, and gRPC clients refuse trailers above 8-16 KiB:
+# details are kept well inside that, however many violations or however long the input.
+MAX_TEXT = 200
+MAX_VIOLATION_BYTES = 3000
+
+
+def _short(text: str, limit: int = MAX_TEXT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _bad_request(violations: list[errors.FieldViolation]) -> tuple[Any, int]:
+    """The first violations that fit the budget, and how many were left out."""
+    shown: list[Any] = []
+    size = 0
+    for violation in violations:
+        item = error_details_pb2.BadRequest.FieldViolation(
+            field=_short(violation.field), description=_short(violation.description)
+        )
+        size += item.ByteSize()
+        if shown and size > MAX_VIOLATION_BYTES:
+            break
+        shown.append(item)
+    return error_details_pb2.BadRequest(field_violations=shown), len(violations) - len(shown)
+
+
 def to_status(error: errors.LedgerError) -> grpc.Status:
     code = _CODES.get(type(error), (grpc.StatusCode.INTERNAL, code_pb2.INTERNAL))[1]
-    details = [
-        _packed(
-            error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN, metadata=error.metadata)
-        )
-    ]
+    metadata = {_short(k, 64): _short(v) for k, v in error.metadata.items()}
+    extra = []
     if isinstance(error, errors.InvalidArgument):
-        details.append(
-            _packed(
-                error_details_pb2.BadRequest(
-                    field_violations=[
-                        error_details_pb2.BadRequest.FieldViolation(
-                            field=v.field, description=v.description
-                        )
-                        for v in error.violations
-                    ]
-                )
-            )
-        )
-    status = status_pb2.Status(code=code, message=error.message, details=details)
+        bad_request, left_out = _bad_request(error.violations)
+        extra.append(_packed(bad_request))
+        if left_out:
+            metadata["violations_left_out"] = str(left_out)
+    info = error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN, metadata=metadata)
+    status = status_pb2.Status(
+        code=code, message=_short(error.message, 600), details=[_packed(info), *extra]
+    )
     result: grpc.Status = rpc_status.to_status(status)
     return result
 

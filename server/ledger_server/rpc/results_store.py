@@ -93,7 +93,10 @@ class ResultsStoreServicer(Servicer, rs_grpc.ResultsStoreServiceServicer):
         self, request: rs.CompareJobsRequest, context: Context
     ) -> rs.CompareJobsResponse:
         result = await self.runtime.offload(
-            self.store.compare_jobs, request.base_job_id, request.target_job_id
+            self.store.compare_jobs,
+            request.base_job_id,
+            request.target_job_id,
+            request.max_resource_diffs,
         )
         return convert.comparison_out(result)
 

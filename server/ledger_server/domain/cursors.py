@@ -1,0 +1,58 @@
+"""Parsing the parts of a page-token cursor back into typed sort keys.
+
+Tokens are opaque but not secret: a caller can forge one. Every part is checked to be
+something this server could have written (an amount with at most 9 decimals within
+range, a UTC time, a short name without NUL), so a forged cursor is INVALID_ARGUMENT,
+never a database error.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from decimal import Decimal, DecimalException
+
+from ledger_server.domain.errors import FieldViolation, InvalidArgument
+from ledger_server.domain.money import MAX_AMOUNT, NANO
+
+# The largest amount a cursor may carry: a job total of 10,000 resources at the cap.
+_MAX_CURSOR_AMOUNT = MAX_AMOUNT * 10_000
+
+
+def bad_token() -> InvalidArgument:
+    return InvalidArgument([FieldViolation("page_token", "is not a token this list returned")])
+
+
+def amount(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+        if not value.is_finite() or value.adjusted() > 20 or abs(value) > _MAX_CURSOR_AMOUNT:
+            raise bad_token()
+        if value.quantize(NANO) != value:
+            raise bad_token()
+    except DecimalException:  # overflow and malformed numbers alike
+        raise bad_token() from None
+    return value
+
+
+def position(text: str) -> int:
+    if not text.isdecimal() or len(text) > 6:
+        raise bad_token()
+    return int(text)
+
+
+def name(text: str) -> str:
+    if len(text) > 256 or "\x00" in text:
+        raise bad_token()
+    return text
+
+
+def time_and_id(time_text: str, id_text: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        moment = datetime.fromisoformat(time_text)
+        job_id = uuid.UUID(id_text)
+    except ValueError:
+        raise bad_token() from None
+    if moment.utcoffset() != timedelta(0):
+        raise bad_token()  # this server writes UTC times only
+    return moment, job_id
