@@ -47,10 +47,14 @@ def check_labels(labels: Mapping[str, str], path: str, violations: Violations) -
 
 def check_json(value: Mapping[str, Any], path: str, violations: Violations) -> None:
     """Free-form JSON: finite numbers, no NUL, bounded depth and size."""
+    if not value:
+        return
     problem = _json_problem(value, depth=1)
     if problem:
         violations.add(path, problem)
         return
+    if _json_bytes_bound(value) <= MAX_JSON_BYTES:
+        return  # surely within the limit: no need to encode it
     size = len(json.dumps(value, ensure_ascii=False).encode())
     if size > MAX_JSON_BYTES:
         violations.add(path, f"must be at most {MAX_JSON_BYTES} bytes as JSON, got {size}")
@@ -76,6 +80,17 @@ def _json_problem(value: Any, depth: int) -> str | None:
             if problem:
                 return problem
     return None
+
+
+def _json_bytes_bound(value: Any) -> int:
+    """An upper bound on the bytes of `value` as UTF-8 JSON, without encoding it."""
+    if isinstance(value, str):
+        return len(value) * 6 + 2  # a character is at most 6 bytes: \uXXXX, or 4 in UTF-8
+    if isinstance(value, Mapping):
+        return 2 + sum(_json_bytes_bound(k) + _json_bytes_bound(v) + 2 for k, v in value.items())
+    if isinstance(value, list):
+        return 2 + sum(_json_bytes_bound(item) + 1 for item in value)
+    return 32  # numbers, booleans, null
 
 
 def check_unit_interval(value: float, path: str, violations: Violations) -> None:

@@ -31,7 +31,9 @@ def make_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        # No pre-ping round trip per checkout: the health watcher pings every few seconds,
+        # and a connection found dead invalidates the whole pool (see SqlTransactions).
+        pool_pre_ping=False,
         pool_timeout=10,
         connect_args={"connect_timeout": 5, "application_name": "ledger"},
     )

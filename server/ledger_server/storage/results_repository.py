@@ -10,9 +10,12 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Row, Select, and_, insert, or_, select, tuple_
+from psycopg2.extensions import connection as PgConnection  # noqa: N812 - driver names
+from psycopg2.extensions import cursor as PgCursor  # noqa: N812
+from psycopg2.extras import Json
+from sqlalchemy import Connection, Row, Select, Table, and_, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from ledger_server.domain.estimates import (
@@ -26,6 +29,7 @@ from ledger_server.domain.estimates import (
     ServiceTotal,
 )
 from ledger_server.domain.ports import ClaimedRequest, JobFilters
+from ledger_server.storage.copy_rows import copy_rows
 from ledger_server.storage.tables import (
     job_region_services,
     job_regions,
@@ -66,63 +70,39 @@ class SqlResultsRepository:
         return ClaimedRequest(bytes(earlier.fingerprint), earlier.resource_id)
 
     def add_job(self, job: NewJob) -> Job:
-        create_time = self._db.execute(
-            insert(jobs)
-            .values(
-                job_id=job.job_id,
-                user_id=job.user_id,
-                terraform_plan_hash=job.terraform_plan_hash,
-                profile=job.profile,
-                labels=job.labels,
-                currency_code=job.currency_code,
-                total_monthly_cost=job.total_monthly_cost,
-                total_hourly_cost=job.total_hourly_cost,
-                confidence_score=job.confidence_score,
-                resource_count=len(job.resources),
-                schema_version=SCHEMA_VERSION,
-                status=STATUS_COMPLETED,
-            )
-            .returning(jobs.c.create_time)
-        ).scalar_one()
-        self._insert_many(job_resources, [_resource_row(job.job_id, r) for r in job.resources])
-        self._insert_many(
-            job_services,
-            [
-                {
-                    "job_id": job.job_id,
-                    "service": s.service,
-                    "monthly_cost": s.monthly_cost,
-                    "resource_count": s.resource_count,
-                }
-                for s in job.services
-            ],
-        )
-        self._insert_many(
-            job_regions,
-            [
-                {
-                    "job_id": job.job_id,
-                    "region": r.region,
-                    "monthly_cost": r.monthly_cost,
-                    "resource_count": r.resource_count,
-                }
-                for r in job.regions
-            ],
-        )
-        self._insert_many(
-            job_region_services,
-            [
-                {
-                    "job_id": job.job_id,
-                    "region": r.region,
-                    "service": s.service,
-                    "monthly_cost": s.monthly_cost,
-                    "resource_count": s.resource_count,
-                }
-                for r in job.regions
-                for s in r.services
-            ],
-        )
+        # The hot write path, in two round trips: the job and its aggregates as one batch
+        # of multi-row INSERTs (values bound by psycopg2), then the resources by COPY.
+        cursor = cast(PgConnection, self._db.connection.dbapi_connection).cursor()
+        regions = job.regions
+        job_id = str(job.job_id)  # a plain literal; PostgreSQL casts it to uuid
+        batch = [
+            _insert_rows(cursor, jobs, [_job_row(job_id, job)]),
+            _insert_rows(
+                cursor,
+                job_services,
+                [(job_id, s.service, s.monthly_cost, s.resource_count) for s in job.services],
+            ),
+            _insert_rows(
+                cursor,
+                job_regions,
+                [(job_id, r.region, r.monthly_cost, r.resource_count) for r in regions],
+            ),
+            _insert_rows(
+                cursor,
+                job_region_services,
+                [
+                    (job_id, r.region, s.service, s.monthly_cost, s.resource_count)
+                    for r in regions
+                    for s in r.services
+                ],
+            ),
+            cursor.mogrify("SELECT create_time FROM ledger.jobs WHERE job_id = %s", (job_id,)),
+        ]
+        cursor.execute(b";".join(statement for statement in batch if statement))
+        created = cursor.fetchone()
+        copy_rows(cursor, job_resources, [_resource_row(job_id, r) for r in job.resources])
+        cursor.close()
+        assert created is not None, "the batch ends by reading the job back"
         return Job(
             job_id=job.job_id,
             user_id=job.user_id,
@@ -136,13 +116,8 @@ class SqlResultsRepository:
             resource_count=len(job.resources),
             schema_version=SCHEMA_VERSION,
             status=STATUS_COMPLETED,
-            create_time=create_time,
+            create_time=created[0],
         )
-
-    def _insert_many(self, table: Any, rows: Sequence[dict[str, Any]]) -> None:
-        # One multi-row INSERT ... VALUES per table (SQLAlchemy's insertmanyvalues).
-        if rows:
-            self._db.execute(insert(table), list(rows))
 
     def get_job(self, job_id: uuid.UUID) -> Job | None:
         row = self._db.execute(select(jobs).where(jobs.c.job_id == job_id)).first()
@@ -283,25 +258,62 @@ def _job(row: Row[Any]) -> Job:
     )
 
 
-def _resource_row(job_id: uuid.UUID, resource: Resource) -> dict[str, Any]:
+def _insert_rows(cursor: PgCursor, table: Table, rows: Sequence[tuple[Any, ...]]) -> bytes:
+    """`INSERT INTO table (columns) VALUES (...), (...)`, every value bound by psycopg2.
+
+    Rows list values in the table's column order (tables.py); columns left to their
+    server default come last in a table and are left out.
+    """
+    if not rows:
+        return b""
+    width = len(rows[0])
+    columns = ", ".join(column.name for column in list(table.columns)[:width])
+    row_placeholders = "(" + ", ".join(["%s"] * width) + ")"
+    # One mogrify call for all rows: the quoting runs in C, not once per row in Python.
+    values = cursor.mogrify(
+        ", ".join([row_placeholders] * len(rows)), [value for row in rows for value in row]
+    )
+    # Names come from tables.py, never from a caller; every value went through mogrify.
+    statement = f"INSERT INTO {table.schema}.{table.name} ({columns}) VALUES "  # noqa: S608
+    return statement.encode() + values
+
+
+def _job_row(job_id: str, job: NewJob) -> tuple[Any, ...]:
+    return (
+        job_id,
+        job.user_id,
+        job.terraform_plan_hash,
+        job.profile,
+        Json(job.labels),
+        job.currency_code,
+        job.total_monthly_cost,
+        job.total_hourly_cost,
+        job.confidence_score,
+        len(job.resources),
+        SCHEMA_VERSION,
+        STATUS_COMPLETED,
+    )
+
+
+def _resource_row(job_id: str, resource: Resource) -> tuple[Any, ...]:
     parts = resource.breakdown
-    return {
-        "job_id": job_id,
-        "position": resource.position,
-        "address": resource.address,
-        "name": resource.name,
-        "resource_type": resource.resource_type,
-        "service": resource.service,
-        "region": resource.region,
-        "monthly_cost": resource.monthly_cost,
-        "hourly_cost": resource.hourly_cost,
-        "compute_cost": parts.compute if parts else None,
-        "storage_cost": parts.storage if parts else None,
-        "network_cost": parts.network if parts else None,
-        "other_cost": parts.other if parts else None,
-        "cost_drivers": resource.cost_drivers,
-        "assumptions": resource.assumptions,
-    }
+    return (
+        job_id,
+        resource.position,
+        resource.address,
+        resource.name,
+        resource.resource_type,
+        resource.service,
+        resource.region,
+        resource.monthly_cost,
+        resource.hourly_cost,
+        parts.compute if parts else None,
+        parts.storage if parts else None,
+        parts.network if parts else None,
+        parts.other if parts else None,
+        resource.cost_drivers,
+        resource.assumptions,
+    )
 
 
 def _resource(row: Row[Any]) -> Resource:
