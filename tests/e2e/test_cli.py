@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import WRITER_KEY
+from tests.support.database import connect, fresh_database
 from tests.support.server import ServerThread
 
 
@@ -114,3 +115,18 @@ def test_results_errors_are_clear(server: ServerThread, tmp_path: Path) -> None:
     imported = ledger(server, "import-infracost", str(broken))
     assert imported.returncode == 1
     assert "5" in imported.stderr and "Traceback" not in imported.stderr
+
+
+def test_migrate_brings_an_empty_database_to_head() -> None:
+    with fresh_database(migrated=False) as url:
+        migrated = subprocess.run(
+            [sys.executable, "-m", "ledger_server", "migrate", "--database-url", url],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert migrated.returncode == 0, migrated.stderr
+        assert "database migrated to head" in migrated.stdout
+        with connect(url) as connection, connection.cursor() as cursor:
+            cursor.execute("SELECT version_num FROM alembic_version")
+            assert cursor.fetchone() == ("0001",)

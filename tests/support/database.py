@@ -33,8 +33,8 @@ def _dsn(url: str) -> str:
 
 
 @contextmanager
-def fresh_database() -> Iterator[str]:
-    """Yields the URL of a new, migrated database; drops it afterwards."""
+def fresh_database(*, migrated: bool = True) -> Iterator[str]:
+    """Yields the URL of a new (by default migrated) database; drops it afterwards."""
     base = make_url(admin_url())
     name = f"ledger_test_{uuid.uuid4().hex[:12]}"
     admin = psycopg2.connect(_dsn(base.render_as_string(hide_password=False)))
@@ -43,7 +43,8 @@ def fresh_database() -> Iterator[str]:
         cursor.execute(f'CREATE DATABASE "{name}"')
     url = base.set(database=name).render_as_string(hide_password=False)
     try:
-        upgrade(url)
+        if migrated:
+            upgrade(url)
         yield url
     finally:
         with admin.cursor() as cursor:
