@@ -66,14 +66,21 @@ class SqlTransactions:
             with self._engine.begin() as connection:
                 yield SqlResultsRepository(connection)
         except (exc.OperationalError, exc.InterfaceError) as error:
-            if error.connection_invalidated or _is_connection_error(error):
-                # A lost or refused connection is the caller's cue to retry, not a bug.
+            if error.connection_invalidated or _is_transient(error):
+                # The database is away, overloaded or too slow: the caller's cue to retry
+                # (every creating call is idempotent), not a bug to report as INTERNAL.
                 raise Unavailable(
                     "the database is unavailable; retry shortly", reason="DATABASE_UNAVAILABLE"
                 ) from error
             raise
 
 
-def _is_connection_error(error: exc.DBAPIError) -> bool:
+# SQLSTATE classes that say "try again later": connection exceptions, insufficient
+# resources, operator intervention (shutdown, statement timeout), system errors.
+_TRANSIENT_CLASSES = ("08", "53", "57", "58")
+
+
+def _is_transient(error: exc.DBAPIError) -> bool:
+    code = getattr(error.orig, "pgcode", None)
     # psycopg2 reports refused, reset and timed-out connections without a SQLSTATE.
-    return getattr(error.orig, "pgcode", None) is None
+    return code is None or code[:2] in _TRANSIENT_CLASSES
