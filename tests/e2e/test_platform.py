@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from decimal import Decimal
 
 import grpc
 import pytest
@@ -18,6 +21,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from ledger.v1 import estimate_pb2, money_pb2
 from ledger.v1 import results_store_service_pb2 as rs
 from ledger.v1 import results_store_service_pb2_grpc as rs_grpc
+from ledger_client import Client, Estimate, ResourceCost
 from ledger_server.config import Settings
 from tests.conftest import ADMIN_KEY, READER_KEY, WRITER_KEY, server_settings
 from tests.support.proxy import CuttableProxy
@@ -197,3 +201,42 @@ def test_serve_stops_cleanly_on_sigterm(database_url: str, tmp_path: object) -> 
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_sdk_retries_through_a_database_outage(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """UNAVAILABLE is retried by the SDK; its request_id keeps the retry from storing twice."""
+    proxy = CuttableProxy(database_url)
+    thread = ServerThread(server_settings(api_keys=[]), proxy.url).start()
+    user = f"retry-{uuid.uuid4()}"
+    caplog.set_level(logging.INFO, logger="ledger.rpc")
+    try:
+        with Client(target=thread.target, timeout=10) as ledger:
+            proxy.cut()
+            restorer = threading.Timer(0.4, proxy.restore)
+            restorer.start()
+            job = ledger.store_estimate(
+                Estimate(resources=[ResourceCost("aws_instance.web", Decimal(42))]), user_id=user
+            )
+            restorer.join()
+            # The server logs an attempt just after answering it: wait for the last line.
+            deadline = time.monotonic() + 5
+            while "OK" not in store_codes(caplog) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            attempts = store_codes(caplog)
+            assert "UNAVAILABLE" in attempts and attempts[-1] == "OK"  # refused, retried, stored
+            assert job.total_monthly_cost == 42
+            assert [j.job_id for j in ledger.list_jobs(user_id=user)] == [job.job_id]
+    finally:
+        thread.stop()
+        proxy.close()
+
+
+def store_codes(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The status of every StoreEstimate the server logged, in order."""
+    return [
+        str(getattr(r, "code", ""))
+        for r in caplog.records
+        if getattr(r, "method", None) == "StoreEstimate"
+    ]
