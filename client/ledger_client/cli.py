@@ -125,8 +125,12 @@ def list_jobs(args: argparse.Namespace) -> int:
             terraform_plan_hash=args.plan_hash,
             page_size=min(args.limit, 1000),
         )
+        shown = 0
         for job in islice(jobs, args.limit):
             print(cli_format.job_line(job))
+            shown += 1
+    if not shown:
+        print("No jobs match.", file=sys.stderr)  # stdout stays clean for scripts
     return 0
 
 

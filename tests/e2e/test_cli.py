@@ -105,6 +105,10 @@ def test_results_import_list_show_compare(server: ServerThread, tmp_path: Path, 
 
 
 def test_results_errors_are_clear(server: ServerThread, tmp_path: Path) -> None:
+    nothing = ledger(server, "list", "--user", "nobody-at-all")
+    assert (nothing.returncode, nothing.stdout) == (0, "")
+    assert "No jobs match." in nothing.stderr
+
     missing = ledger(server, "show", "00000000-0000-0000-0000-000000000000")
     assert missing.returncode == 1
     assert "not found" in missing.stderr
