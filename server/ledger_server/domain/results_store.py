@@ -7,8 +7,10 @@ Each use case owns its transaction. Reads never recompute aggregates: they retur
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TypeVar
 
 from ledger_server.domain import comparison, cursors
 from ledger_server.domain.cache import ImmutableCache
@@ -34,6 +36,7 @@ from ledger_server.domain.ports import JobFilters, ResultsRepository, Transactio
 from ledger_server.domain.validation import check_text
 
 STORE_ESTIMATE = "StoreEstimate"
+TotalT = TypeVar("TotalT", ServiceTotal, RegionTotal)
 
 
 @dataclass(frozen=True)
@@ -135,32 +138,49 @@ class ResultsStore:
     def list_job_services(
         self, job_id: str, requested_size: int, token: str
     ) -> tuple[Job, Page[ServiceTotal]]:
-        key = parse_id(job_id, "job_id")
-        limit = page_size(requested_size, default=100)
-        scope = ("ListJobServices", job_id)
-        cursor = decode_token(token, scope, fields=2)
-        after = (cursors.amount(cursor[0]), cursors.name(cursor[1])) if cursor else None
-        with self._transactions.begin() as repo:
-            job = self._require_job(repo, key)
-            services = repo.list_services(key, after, limit + 1)
-        items, next_page = next_token(
-            services, limit, scope, lambda s: (str(s.monthly_cost), s.service)
+        return self._totals_page(
+            "ListJobServices",
+            job_id,
+            requested_size,
+            token,
+            lambda repo, key, after, limit: repo.list_services(key, after, limit),
+            lambda total: total.service,
         )
-        return job, Page(items, next_page)
 
     def list_job_regions(
         self, job_id: str, requested_size: int, token: str
     ) -> tuple[Job, Page[RegionTotal]]:
+        return self._totals_page(
+            "ListJobRegions",
+            job_id,
+            requested_size,
+            token,
+            lambda repo, key, after, limit: repo.list_regions(key, after, limit),
+            lambda total: total.region,
+        )
+
+    def _totals_page(
+        self,
+        rpc: str,
+        job_id: str,
+        requested_size: int,
+        token: str,
+        fetch: Callable[
+            [ResultsRepository, uuid.UUID, tuple[Decimal, str] | None, int], list[TotalT]
+        ],
+        name_of: Callable[[TotalT], str],
+    ) -> tuple[Job, Page[TotalT]]:
+        """One page of a job's stored aggregates, most expensive first (ties by name)."""
         key = parse_id(job_id, "job_id")
         limit = page_size(requested_size, default=100)
-        scope = ("ListJobRegions", job_id)
+        scope = (rpc, job_id)
         cursor = decode_token(token, scope, fields=2)
         after = (cursors.amount(cursor[0]), cursors.name(cursor[1])) if cursor else None
         with self._transactions.begin() as repo:
             job = self._require_job(repo, key)
-            regions = repo.list_regions(key, after, limit + 1)
+            totals = fetch(repo, key, after, limit + 1)
         items, next_page = next_token(
-            regions, limit, scope, lambda r: (str(r.monthly_cost), r.region)
+            totals, limit, scope, lambda t: (str(t.monthly_cost), name_of(t))
         )
         return job, Page(items, next_page)
 
