@@ -33,6 +33,7 @@ from ledger_server.domain.money import (
     decimal_from_wire,
     display,
     is_currency_code,
+    plain_amount,
 )
 from ledger_server.domain.validation import (
     check_json,
@@ -100,27 +101,36 @@ def _resources(
     seen: dict[str, int] = {}
     resources = []
     for position, item in enumerate(given):
-        path = f"estimate.by_resource[{position}]"
-        check_text(item.address, f"{path}.address", violations, max_length=1024, required=True)
-        if item.address in seen:
+        # Checks run for every resource, so the common case stays cheap: a field path is
+        # only spelled out once something about that field is wrong.
+        if not _plain_texts(item):
+            _check_texts(item, f"estimate.by_resource[{position}]", violations)
+        address = item.address
+        if address in seen:
             violations.add(
-                f"{path}.address",
-                f"duplicates by_resource[{seen[item.address]}]: addresses must be unique",
+                f"estimate.by_resource[{position}].address",
+                f"duplicates by_resource[{seen[address]}]: addresses must be unique",
             )
-        seen.setdefault(item.address, position)
-        check_text(item.name, f"{path}.name", violations, max_length=1024)
-        for attribute in ("resource_type", "service", "region"):
-            check_text(getattr(item, attribute), f"{path}.{attribute}", violations, max_length=256)
-        check_json(item.cost_drivers, f"{path}.cost_drivers", violations)
-        check_json(item.assumptions, f"{path}.assumptions", violations)
-        monthly = _amount(item.monthly_cost, f"{path}.monthly_cost", currency, violations)
+        else:
+            seen[address] = position
+        if item.cost_drivers:
+            check_json(
+                item.cost_drivers, f"estimate.by_resource[{position}].cost_drivers", violations
+            )
+        if item.assumptions:
+            check_json(
+                item.assumptions, f"estimate.by_resource[{position}].assumptions", violations
+            )
+        monthly = _resource_amount(
+            item.monthly_cost, position, "monthly_cost", currency, violations
+        )
         if item.monthly_cost is None:
-            violations.add(f"{path}.monthly_cost", "is required")
-        hourly = _amount(item.hourly_cost, f"{path}.hourly_cost", currency, violations)
-        breakdown = _breakdown(item.breakdown, f"{path}.breakdown", currency, violations)
+            violations.add(f"estimate.by_resource[{position}].monthly_cost", "is required")
+        hourly = _resource_amount(item.hourly_cost, position, "hourly_cost", currency, violations)
+        breakdown = _breakdown(item.breakdown, position, currency, violations)
         if breakdown is not None and monthly is not None and breakdown.total() != monthly:
             violations.add(
-                f"{path}.breakdown",
+                f"estimate.by_resource[{position}].breakdown",
                 f"parts add up to {display(breakdown.total())} "
                 f"but monthly_cost is {display(monthly)}",
             )
@@ -128,20 +138,67 @@ def _resources(
             continue
         resources.append(
             Resource(
-                position=position,
-                address=item.address,
-                name=item.name or item.address,
-                resource_type=item.resource_type,
-                service=item.service or UNKNOWN,
-                region=item.region or UNKNOWN,
-                monthly_cost=monthly,
-                hourly_cost=hourly,
-                breakdown=breakdown,
-                cost_drivers=dict(item.cost_drivers),
-                assumptions=dict(item.assumptions),
+                position,
+                address,
+                item.name or address,
+                item.resource_type,
+                item.service or UNKNOWN,
+                item.region or UNKNOWN,
+                monthly,
+                hourly,
+                breakdown,
+                dict(item.cost_drivers),
+                dict(item.assumptions),
             )
         )
     return resources
+
+
+_MAX_ADDRESS = 1024
+_MAX_ATTRIBUTE = 256
+
+
+def _plain_texts(item: ResourceInput) -> bool:
+    """True when every text field of `item` is within its limits: no need to look closer."""
+    address, name, resource_type, service, region = (
+        item.address,
+        item.name,
+        item.resource_type,
+        item.service,
+        item.region,
+    )
+    return (
+        0 < len(address) <= _MAX_ADDRESS
+        and len(name) <= _MAX_ADDRESS
+        and len(resource_type) <= _MAX_ATTRIBUTE
+        and len(service) <= _MAX_ATTRIBUTE
+        and len(region) <= _MAX_ATTRIBUTE
+        and "\x00" not in address
+        and "\x00" not in name
+        and "\x00" not in resource_type
+        and "\x00" not in service
+        and "\x00" not in region
+    )
+
+
+def _check_texts(item: ResourceInput, path: str, violations: Violations) -> None:
+    check_text(item.address, f"{path}.address", violations, max_length=_MAX_ADDRESS, required=True)
+    check_text(item.name, f"{path}.name", violations, max_length=_MAX_ADDRESS)
+    for attribute in ("resource_type", "service", "region"):
+        check_text(
+            getattr(item, attribute), f"{path}.{attribute}", violations, max_length=_MAX_ATTRIBUTE
+        )
+
+
+def _resource_amount(
+    money: WireMoney | None, position: int, field: str, currency: str, violations: Violations
+) -> Decimal | None:
+    if money is None:
+        return None
+    value = plain_amount(money, currency)
+    if value is not None:
+        return value
+    return _amount(money, f"estimate.by_resource[{position}].{field}", currency, violations)
 
 
 def _amount(
@@ -149,19 +206,31 @@ def _amount(
 ) -> Decimal | None:
     if money is None:
         return None
+    value = plain_amount(money, currency)
+    if value is not None:
+        return value
     return decimal_from_wire(money, path, currency, violations, allow_negative=False)
 
 
+_BREAKDOWN_PARTS = ("compute", "storage", "network", "other")
+
+
 def _breakdown(
-    given: BreakdownInput | None, path: str, currency: str, violations: Violations
+    given: BreakdownInput | None, position: int, currency: str, violations: Violations
 ) -> Breakdown | None:
     if given is None:
         return None
-    parts = {}
-    for part in ("compute", "storage", "network", "other"):
-        value = _amount(getattr(given, part), f"{path}.{part}", currency, violations)
-        parts[part] = value if value is not None else ZERO
-    return Breakdown(**parts)
+    parts = []
+    for part, money in zip(_BREAKDOWN_PARTS, given, strict=True):
+        if money is None:
+            parts.append(ZERO)
+            continue
+        value = plain_amount(money, currency)
+        if value is None:
+            path = f"estimate.by_resource[{position}].breakdown.{part}"
+            value = decimal_from_wire(money, path, currency, violations, allow_negative=False)
+        parts.append(value if value is not None else ZERO)
+    return Breakdown(*parts)
 
 
 def _service_totals(resources: Sequence[Resource]) -> tuple[ServiceTotal, ...]:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from ledger_server.domain.errors import Violations
 
@@ -14,11 +14,11 @@ ZERO = Decimal(0)
 # A single amount above a trillion a month is a unit mix-up, not a cost; the cap also
 # keeps every sum of up to 10,000 amounts inside int64 units on the wire.
 MAX_AMOUNT = Decimal(10**12)
+_MAX_UNITS = 10**12
 _CURRENCY = re.compile(r"[A-Z]{3}")
 
 
-@dataclass(frozen=True)
-class WireMoney:
+class WireMoney(NamedTuple):
     """An amount as it arrived: currency code, whole units and nano units."""
 
     currency_code: str
@@ -28,6 +28,18 @@ class WireMoney:
 
 def is_currency_code(code: str) -> bool:
     return bool(_CURRENCY.fullmatch(code))
+
+
+def plain_amount(money: WireMoney, currency: str) -> Decimal | None:
+    """The value of an ordinary amount: in `currency`, not negative, within the cap.
+
+    None means "look closer": `decimal_from_wire` then says what is wrong, if anything.
+    This is the path nearly every amount takes, so it does no more than it must.
+    """
+    code, units, nanos = money
+    if (not code or code == currency) and 0 <= units < _MAX_UNITS and 0 <= nanos < NANOS_PER_UNIT:
+        return Decimal(units * NANOS_PER_UNIT + nanos).scaleb(-9)
+    return None
 
 
 def decimal_from_wire(

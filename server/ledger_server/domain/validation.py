@@ -49,48 +49,62 @@ def check_json(value: Mapping[str, Any], path: str, violations: Violations) -> N
     """Free-form JSON: finite numbers, no NUL, bounded depth and size."""
     if not value:
         return
-    problem = _json_problem(value, depth=1)
-    if problem:
-        violations.add(path, problem)
+    try:
+        bound = _json_bytes_bound(value, depth=1)
+    except _Refused as refused:
+        violations.add(path, str(refused))
         return
-    if _json_bytes_bound(value) <= MAX_JSON_BYTES:
+    if bound <= MAX_JSON_BYTES:
         return  # surely within the limit: no need to encode it
     size = len(json.dumps(value, ensure_ascii=False).encode())
     if size > MAX_JSON_BYTES:
         violations.add(path, f"must be at most {MAX_JSON_BYTES} bytes as JSON, got {size}")
 
 
-def _json_problem(value: Any, depth: int) -> str | None:
+class _Refused(Exception):
+    """What makes a JSON value unstorable; its text is the violation's description."""
+
+
+def _json_bytes_bound(value: Any, depth: int) -> int:
+    """An upper bound on the bytes of `value` as UTF-8 JSON, checking it on the way.
+
+    One walk both checks and measures, because it runs for every resource of every
+    estimate. Raises `_Refused` for what jsonb cannot hold or Ledger does not accept.
+    """
     if depth > MAX_JSON_DEPTH:
-        return f"must nest at most {MAX_JSON_DEPTH} levels deep"
-    if isinstance(value, str):
-        return "must not contain NUL characters" if "\x00" in value else None
-    if isinstance(value, float):
-        return None if math.isfinite(value) else "numbers must be finite (no NaN or infinity)"
-    if isinstance(value, Mapping):
+        raise _Refused(f"must nest at most {MAX_JSON_DEPTH} levels deep")
+    kind = type(value)
+    if kind not in _PLAIN_KINDS:
+        kind = _kind_of(value)
+    if kind is str:
+        if "\x00" in value:
+            raise _Refused("must not contain NUL characters")
+        return len(value) * 6 + 2  # a character is at most 6 bytes: \uXXXX, or 4 in UTF-8
+    if kind is float:
+        if not math.isfinite(value):
+            raise _Refused("numbers must be finite (no NaN or infinity)")
+        return 32
+    if kind is dict:
+        total = 2
         for key, item in value.items():
             if "\x00" in key:
-                return "must not contain NUL characters"
-            problem = _json_problem(item, depth + 1)
-            if problem:
-                return problem
-    elif isinstance(value, list):
-        for item in value:
-            problem = _json_problem(item, depth + 1)
-            if problem:
-                return problem
-    return None
+                raise _Refused("must not contain NUL characters")
+            total += len(key) * 6 + 4 + _json_bytes_bound(item, depth + 1)
+        return total
+    if kind is list:
+        return 2 + sum(_json_bytes_bound(item, depth + 1) + 1 for item in value)
+    return 32  # integers, booleans, null
 
 
-def _json_bytes_bound(value: Any) -> int:
-    """An upper bound on the bytes of `value` as UTF-8 JSON, without encoding it."""
-    if isinstance(value, str):
-        return len(value) * 6 + 2  # a character is at most 6 bytes: \uXXXX, or 4 in UTF-8
-    if isinstance(value, Mapping):
-        return 2 + sum(_json_bytes_bound(k) + _json_bytes_bound(v) + 2 for k, v in value.items())
-    if isinstance(value, list):
-        return 2 + sum(_json_bytes_bound(item) + 1 for item in value)
-    return 32  # numbers, booleans, null
+_PLAIN_KINDS = frozenset((str, float, dict, list, int, bool, type(None)))
+
+
+def _kind_of(value: Any) -> type:
+    """The JSON kind of a value whose type is a subclass or another Mapping."""
+    for base in (str, float, list):
+        if isinstance(value, base):
+            return base
+    return dict if isinstance(value, Mapping) else type(value)
 
 
 def check_unit_interval(value: float, path: str, violations: Violations) -> None:

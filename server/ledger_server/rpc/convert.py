@@ -46,7 +46,11 @@ def _money_in(message: Any, field: str) -> WireMoney | None:
 
 
 def _struct_in(struct: struct_pb2.Struct) -> dict[str, Any]:
-    return {key: _value_in(value) for key, value in struct.fields.items()}
+    fields = struct.fields
+    if not fields:
+        return {}  # most resources carry no assumptions
+    # Keys and lookups: the map's items() view is twice as slow (it runs in Python).
+    return {key: _value_in(fields[key]) for key in fields}
 
 
 def _value_in(value: struct_pb2.Value) -> Any:
