@@ -1,4 +1,8 @@
-"""Load on the server through gRPC: one aio channel, N concurrent tasks, raw bytes.
+"""Load on the server through gRPC: N concurrent callers, each on its own channel, raw bytes.
+
+Each caller has its own channel and so its own connection, as callers in different
+services would: a server with several workers (SO_REUSEPORT) gets them spread over its
+processes by the kernel, connection by connection.
 
 The client shares the machine's cores with the server and PostgreSQL, so it does as
 little per call as gRPC allows: requests are serialized once, before the run, and
@@ -23,8 +27,17 @@ GET_JOB = "/ledger.v1.ResultsStoreService/GetJob"
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
 
 
+def open_channels(target: str, count: int) -> list[grpc.aio.Channel]:
+    """`count` channels with a connection each (a local subchannel pool: none shared)."""
+    options = [
+        ("grpc.use_local_subchannel_pool", 1),
+        ("grpc.max_receive_message_length", 16 * 1024 * 1024),
+    ]
+    return [grpc.aio.insecure_channel(target, options=options) for _ in range(count)]
+
+
 async def drive(
-    channel: grpc.aio.Channel,
+    channels: Sequence[grpc.aio.Channel],
     method: str,
     next_request: Callable[[], bytes],
     concurrency: int,
@@ -34,15 +47,20 @@ async def drive(
 ) -> Run:
     """Calls `method` from `concurrency` tasks until `seconds` have passed.
 
+    Task i calls through channels[i % len(channels)].
+
     Requests and responses stay raw bytes (no serializer on the client), so the client
     spends as little of the shared CPU as gRPC allows.
     """
-    call: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(method)
+    calls: list[grpc.aio.UnaryUnaryMultiCallable[bytes, bytes]] = [
+        channel.unary_unary(method) for channel in channels
+    ]
     run = Run()
     before = probe.sample()
     deadline = before.wall + seconds
 
-    async def task() -> None:
+    async def task(index: int) -> None:
+        call = calls[index % len(calls)]
         latencies = run.latencies
         while time.perf_counter() < deadline:
             request = next_request()
@@ -57,7 +75,7 @@ async def drive(
             if keep is not None:
                 keep.append(response)
 
-    await asyncio.gather(*(task() for _ in range(concurrency)))
+    await asyncio.gather(*(task(index) for index in range(concurrency)))
     after = probe.sample()
     run.calls = len(run.latencies)
     run.seconds = after.wall - before.wall

@@ -59,6 +59,12 @@ def _tree_times(parent: int) -> dict[int, float] | None:
     return times
 
 
+def _server_times(pid: int) -> float | None:
+    """CPU seconds of `ledger serve` and its workers (children that live as long as it)."""
+    times = _tree_times(pid)
+    return None if times is None else sum(times.values())
+
+
 def _machine_times() -> tuple[float, float]:
     try:
         first = Path("/proc/stat").read_text().splitlines()[0].split()[1:9]
@@ -82,7 +88,7 @@ class Probe:
             machine_busy=busy,
             machine_total=total,
             client=usage.ru_utime + usage.ru_stime,
-            server=_proc_times(self.server_pid) if self.server_pid else None,
+            server=_server_times(self.server_pid) if self.server_pid else None,
             postgres=_tree_times(self.postmaster_pid) if self.postmaster_pid else None,
         )
 

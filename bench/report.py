@@ -27,6 +27,7 @@ class Results:
     get_job_ids: int
     mode: str
     log_level: str
+    workers: int
 
 
 def render(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -133,10 +134,10 @@ def report(r: Results) -> str:
         "",
         f"Workload: {r.resources} resources per estimate (5 services x 3 regions), "
         f"{r.concurrency} concurrent callers",
-        f"  (gRPC: one aio channel, pre-serialized requests; A: {r.concurrency} threads with "
-        "a connection each);",
-        f"  server log level {r.log_level}; GetJob over the {r.get_job_ids} most recently "
-        "stored jobs.",
+        f"  (gRPC: an aio channel each, pre-serialized requests; A: {r.concurrency} threads "
+        "with a connection each);",
+        f"  server: `ledger serve --workers {r.workers}`, log level {r.log_level}; GetJob over "
+        f"the {r.get_job_ids} most recently stored jobs.",
         "",
         *render(("measurement", "rate", "p50", "p99", "ratio", "target", "result"), results),
         "",

@@ -37,9 +37,16 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import grpc
 from grpc_health.v1 import health_pb2
-from grpc_load import GET_JOB, HEALTH_CHECK, STORE_ESTIMATE, cycle_requests, drive, store_requests
+from grpc_load import (
+    GET_JOB,
+    HEALTH_CHECK,
+    STORE_ESTIMATE,
+    cycle_requests,
+    drive,
+    open_channels,
+    store_requests,
+)
 from limits import baseline_a, check_same_rows, copy_limit
 from machine import Probe, environment
 from report import Results, report
@@ -79,12 +86,16 @@ async def measure(args: argparse.Namespace, plan: Plan, db: Database, probe: Pro
     say = args.progress
     machine = environment(db.description)  # before the run loads the machine
 
-    with server_process(db.url, args.log_level) as (target, process):
+    with server_process(db.url, args.log_level, args.workers) as (target, process):
         probe.server_pid = process.pid
-        options = [("grpc.max_receive_message_length", 16 * 1024 * 1024)]
-        async with grpc.aio.insecure_channel(target, options=options) as channel:
+        channels = open_channels(target, concurrency)
+        try:
+            channel = channels[0]
             await wait_serving(channel, process)
-            say(f"server serving on {target} (pid {process.pid}); log in {SERVER_LOG}")
+            say(
+                f"server serving on {target} (pid {process.pid}, {args.workers} workers); "
+                f"log in {SERVER_LOG}"
+            )
 
             first = await channel.unary_unary(
                 STORE_ESTIMATE,
@@ -97,7 +108,7 @@ async def measure(args: argparse.Namespace, plan: Plan, db: Database, probe: Pro
             say("warming up")
             await asyncio.to_thread(baseline_a, db.url, rows, concurrency, plan.warmup, probe)
             next_store = store_requests(bodies)
-            await drive(channel, STORE_ESTIMATE, next_store, concurrency, plan.warmup, probe)
+            await drive(channels, STORE_ESTIMATE, next_store, concurrency, plan.warmup, probe)
 
             baseline, store = Run(), Run()
             stored: list[bytes] = []
@@ -111,7 +122,7 @@ async def measure(args: argparse.Namespace, plan: Plan, db: Database, probe: Pro
                 say(f"round {round_ + 1}/{plan.rounds}: StoreEstimate")
                 store.merge(
                     await drive(
-                        channel,
+                        channels,
                         STORE_ESTIMATE,
                         next_store,
                         concurrency,
@@ -135,17 +146,22 @@ async def measure(args: argparse.Namespace, plan: Plan, db: Database, probe: Pro
             next_check = cycle_requests([empty])
             next_read = cycle_requests(reads)
             say("warming up reads")
-            await drive(channel, HEALTH_CHECK, next_check, concurrency, plan.warmup / 2, probe)
-            await drive(channel, GET_JOB, next_read, concurrency, plan.warmup / 2, probe)
+            await drive(channels, HEALTH_CHECK, next_check, concurrency, plan.warmup / 2, probe)
+            # Every worker caches the jobs it has served: warm up long enough for each of
+            # them to have seen every job, so the rounds measure the steady state.
+            await drive(channels, GET_JOB, next_read, concurrency, plan.warmup * 2, probe)
             check, get_job = Run(), Run()
             for round_ in range(plan.read_rounds):
                 say(f"round {round_ + 1}/{plan.read_rounds}: Health/Check, GetJob")
                 check.merge(
-                    await drive(channel, HEALTH_CHECK, next_check, concurrency, plan.read, probe)
+                    await drive(channels, HEALTH_CHECK, next_check, concurrency, plan.read, probe)
                 )
                 get_job.merge(
-                    await drive(channel, GET_JOB, next_read, concurrency, plan.read, probe)
+                    await drive(channels, GET_JOB, next_read, concurrency, plan.read, probe)
                 )
+        finally:
+            for open_channel in channels:
+                await open_channel.close()
         probe.server_pid = None
 
     return Results(
@@ -161,6 +177,7 @@ async def measure(args: argparse.Namespace, plan: Plan, db: Database, probe: Pro
         get_job_ids=len(job_ids),
         mode="quick" if args.quick else "full",
         log_level=args.log_level,
+        workers=args.workers,
     )
 
 
@@ -171,6 +188,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--resources", type=int, default=25, help="per estimate (default 25)")
     parser.add_argument(
         "--log-level", default="INFO", help="the server's log level (default INFO, as deployed)"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="server processes, `ledger serve --workers` (default: one per core)",
     )
     args = parser.parse_args(argv)
     started = time.perf_counter()

@@ -100,8 +100,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def server_process(url: str, log_level: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """`ledger serve` in its own process (its own GIL), on a free loopback port."""
+def server_process(
+    url: str, log_level: str, workers: int
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`ledger serve --workers N` in its own processes, on a free loopback port."""
     target = f"127.0.0.1:{free_port()}"
     # No API keys, TLS or other listen address from the environment: auth stays off on
     # loopback. The pool size may be tuned (LEDGER_DB_POOL_SIZE, default 16).
@@ -123,6 +125,8 @@ def server_process(url: str, log_level: str) -> Iterator[tuple[str, subprocess.P
                 url,
                 "--log-level",
                 log_level,
+                "--workers",
+                str(workers),
             ],
             stdout=log,
             stderr=log,

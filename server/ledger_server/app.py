@@ -63,13 +63,15 @@ class LedgerServer:
             options=[
                 ("grpc.max_receive_message_length", limit),
                 ("grpc.max_send_message_length", limit),
-                ("grpc.so_reuseport", 0),
+                # Only workers share a port; a lone server must fail loudly when the
+                # port is taken, not quietly split the traffic with a stranger.
+                ("grpc.so_reuseport", 1 if settings.workers > 1 else 0),
             ]
         )
         runtime = Runtime(Authorizer(settings.api_keys), self._executor)
         store = ResultsStore(SqlTransactions(self._engine), cache_size=settings.job_cache_size)
         results_store_service_pb2_grpc.add_ResultsStoreServiceServicer_to_server(
-            ResultsStoreServicer(runtime, store), server
+            ResultsStoreServicer(runtime, store, reply_cache_size=settings.job_cache_size), server
         )
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(

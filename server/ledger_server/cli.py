@@ -28,6 +28,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--tls-key", type=Path, help="server private key (env LEDGER_TLS_KEY)")
     serve.add_argument("--tls-client-ca", type=Path, help="CA for client certs, enables mTLS")
     serve.add_argument("--log-level", help="DEBUG, INFO, WARNING (env LEDGER_LOG_LEVEL)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="server processes sharing the address, e.g. one per core (env LEDGER_WORKERS, "
+        "default 1)",
+    )
     serve.set_defaults(func=_serve)
 
     migrate = commands.add_parser("migrate", help="apply database migrations and exit")
@@ -61,6 +67,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         settings.api_keys = parse_keys(args.api_keys)
     if getattr(args, "log_level", None):
         settings.log_level = args.log_level.upper()
+    if getattr(args, "workers", None) is not None:
+        settings.workers = args.workers
     settings.migrate = bool(getattr(args, "migrate", False))
     return settings
 
@@ -72,6 +80,10 @@ def _serve(args: argparse.Namespace) -> int:
     logs.configure(settings.log_level)
     if not settings.database_url:
         settings.migrate = True  # the embedded database is ours: keep it current
+    if settings.workers > 1:
+        from ledger_server.workers import run_workers
+
+        return run_workers(settings)
     asyncio.run(serve(settings))
     return 0
 

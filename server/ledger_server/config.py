@@ -28,6 +28,9 @@ class Settings:
     shutdown_grace: float = 10.0
     migrate: bool = False
     job_cache_size: int = 10_000
+    # Server processes sharing the listen address (SO_REUSEPORT). One process runs its
+    # Python on one core; a host with more cores serves more with more workers.
+    workers: int = 1
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -47,6 +50,7 @@ class Settings:
                 setattr(settings, attribute, Path(env[name]))
         settings.log_level = env.get("LEDGER_LOG_LEVEL", settings.log_level).upper()
         settings.pool_size = int(env.get("LEDGER_DB_POOL_SIZE", settings.pool_size))
+        settings.workers = _positive_int(env.get("LEDGER_WORKERS", "1"), "LEDGER_WORKERS")
         return settings
 
     def check(self) -> None:
@@ -60,6 +64,22 @@ class Settings:
                 f"refusing to listen on {self.listen} with no API keys: set LEDGER_API_KEYS "
                 "or listen on 127.0.0.1 / [::1] / localhost"
             )
+        if self.workers < 1:
+            raise ValueError(f"workers must be at least 1, got {self.workers}")
+        if self.workers > 1 and self.listen.rsplit(":", 1)[-1] in ("", "0"):
+            raise ValueError(
+                f"{self.workers} workers need a fixed port to share, not {self.listen!r}"
+            )
+
+
+def _positive_int(text: str, name: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, got {text!r}") from None
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, got {value}")
+    return value
 
 
 def is_loopback(listen: str) -> bool:

@@ -1,0 +1,115 @@
+"""`ledger serve --workers N`: several server processes on one address.
+
+A Python process runs its handlers on one core at a time (one GIL), so a host with more
+cores serves more with more processes. The supervisor prepares the database once (the
+embedded PostgreSQL, migrations), then starts N workers that each run the whole server
+on the same address with SO_REUSEPORT: the kernel spreads incoming connections over
+them. Workers share nothing but the database, which is how Ledger scales anyway (any
+number of stateless processes on one PostgreSQL), so no request needs a particular one.
+
+SIGTERM or SIGINT to the supervisor reaches every worker, and each drains as a single
+server does. A worker that dies on its own takes the others down with it and the
+supervisor exits non-zero, so the process manager restarts the group whole instead of
+leaving it serving at part strength unnoticed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections.abc import Sequence
+from multiprocessing.connection import wait
+from multiprocessing.process import BaseProcess
+from types import FrameType
+
+from ledger_server import logs
+from ledger_server.config import Settings
+
+log = logging.getLogger("ledger.server")
+
+
+def run_workers(settings: Settings) -> int:
+    """Runs `settings.workers` servers until SIGTERM/SIGINT; the exit status."""
+    from ledger_server.app import resolve_database_url
+    from ledger_server.storage import migrate
+
+    settings.check()
+    stopping = threading.Event()
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        stopping.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, request_stop)
+
+    url = resolve_database_url(settings)
+    if settings.migrate:
+        migrate.upgrade(url)
+    worker_settings = dataclasses.replace(settings, database_url=url, migrate=False)
+    # spawn, not fork: a forked child would inherit the parent's threads and locks.
+    context = multiprocessing.get_context("spawn")
+    workers = [
+        context.Process(target=_worker, args=(worker_settings,), name=f"ledger-worker-{n}")
+        for n in range(settings.workers)
+    ]
+    for worker in workers:
+        worker.start()
+    log.info(
+        "workers started",
+        extra={"workers": len(workers), "pids": [w.pid for w in workers], "pid": os.getpid()},
+    )
+    failed = _supervise(workers, stopping)
+    _stop_all(workers, settings.shutdown_grace)
+    return 1 if failed else 0
+
+
+def _supervise(workers: Sequence[BaseProcess], stopping: threading.Event) -> bool:
+    """Waits for a stop request (False) or for a worker to end on its own (True)."""
+    sentinels = [w.sentinel for w in workers]
+    while not stopping.is_set():
+        ended = wait(sentinels, timeout=0.2)
+        if ended and not stopping.is_set():
+            gone = [w for w in workers if not w.is_alive()]
+            log.error(
+                "a worker ended on its own: stopping the others",
+                extra={"pids": [w.pid for w in gone], "exit_codes": [w.exitcode for w in gone]},
+            )
+            return True
+    log.info("shutting down workers", extra={"workers": len(workers)})
+    return False
+
+
+def _stop_all(workers: Sequence[BaseProcess], grace: float) -> None:
+    for worker in workers:
+        if worker.is_alive() and worker.pid is not None:
+            os.kill(worker.pid, signal.SIGTERM)
+    for worker in workers:
+        worker.join(grace + 5)  # each worker drains within its own grace period
+        if worker.is_alive():
+            log.error("a worker did not stop in time: killing it", extra={"pid": worker.pid})
+            worker.kill()
+            worker.join()
+
+
+def _worker(settings: Settings) -> None:
+    from ledger_server.app import serve
+
+    logs.configure(settings.log_level)
+    threading.Thread(
+        target=_stop_when_orphaned, args=(os.getppid(),), name="supervisor-watch", daemon=True
+    ).start()
+    asyncio.run(serve(settings))
+
+
+def _stop_when_orphaned(supervisor: int) -> None:
+    """A worker whose supervisor was killed outright drains and exits, not lingers."""
+    while os.getppid() == supervisor:
+        time.sleep(1)
+    log.warning("the supervisor is gone: stopping", extra={"supervisor": supervisor})
+    os.kill(os.getpid(), signal.SIGTERM)
