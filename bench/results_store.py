@@ -93,7 +93,8 @@ async def measure(args: argparse.Namespace, plan: Plan, db: Database, probe: Pro
             channel = channels[0]
             await wait_serving(channel, process)
             say(
-                f"server serving on {target} (pid {process.pid}, {args.workers} workers); "
+                f"server serving on {target} (pid {process.pid}, "
+                f"{args.workers} worker{'s' if args.workers > 1 else ''}); "
                 f"log in {SERVER_LOG}"
             )
 

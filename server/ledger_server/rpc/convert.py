@@ -121,7 +121,8 @@ def store_estimate_command(request: rs.StoreEstimateRequest) -> StoreEstimateCom
         profile=request.profile,
         labels=dict(request.labels),
         request_id=request.request_id,
-        fingerprint=request_fingerprint(request),
+        # Only a request with an id can be retried, so only it needs a fingerprint.
+        fingerprint=request_fingerprint(request) if request.request_id else b"",
     )
 
 
