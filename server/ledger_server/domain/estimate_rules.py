@@ -193,12 +193,13 @@ def _check_texts(item: ResourceInput, path: str, violations: Violations) -> None
 def _resource_amount(
     money: WireMoney | None, position: int, field: str, currency: str, violations: Violations
 ) -> Decimal | None:
+    """An amount of a resource; its path is only spelled out if it is not an ordinary one."""
     if money is None:
         return None
     value = plain_amount(money, currency)
-    if value is not None:
-        return value
-    return _amount(money, f"estimate.by_resource[{position}].{field}", currency, violations)
+    if value is None:
+        value = _amount(money, f"estimate.by_resource[{position}].{field}", currency, violations)
+    return value
 
 
 def _amount(
@@ -206,13 +207,15 @@ def _amount(
 ) -> Decimal | None:
     if money is None:
         return None
-    value = plain_amount(money, currency)
-    if value is not None:
-        return value
     return decimal_from_wire(money, path, currency, violations, allow_negative=False)
 
 
-_BREAKDOWN_PARTS = ("compute", "storage", "network", "other")
+_BREAKDOWN_FIELDS = (
+    "breakdown.compute",
+    "breakdown.storage",
+    "breakdown.network",
+    "breakdown.other",
+)
 
 
 def _breakdown(
@@ -220,17 +223,11 @@ def _breakdown(
 ) -> Breakdown | None:
     if given is None:
         return None
-    parts = []
-    for part, money in zip(_BREAKDOWN_PARTS, given, strict=True):
-        if money is None:
-            parts.append(ZERO)
-            continue
-        value = plain_amount(money, currency)
-        if value is None:
-            path = f"estimate.by_resource[{position}].breakdown.{part}"
-            value = decimal_from_wire(money, path, currency, violations, allow_negative=False)
-        parts.append(value if value is not None else ZERO)
-    return Breakdown(*parts)
+    parts = [
+        _resource_amount(money, position, field, currency, violations)
+        for field, money in zip(_BREAKDOWN_FIELDS, given, strict=True)
+    ]
+    return Breakdown(*(ZERO if part is None else part for part in parts))
 
 
 def _service_totals(resources: Sequence[Resource]) -> tuple[ServiceTotal, ...]:
