@@ -66,6 +66,10 @@ class Settings:
             )
         if self.workers < 1:
             raise ValueError(f"workers must be at least 1, got {self.workers}")
+        if self.workers > 1 and self.listen.startswith("unix:"):
+            # Each worker would bind the socket file anew and only the last would be
+            # reached: workers share a TCP port, not a path.
+            raise ValueError(f"{self.workers} workers need a host:port, not {self.listen!r}")
         if self.workers > 1 and self.listen.rsplit(":", 1)[-1] in ("", "0"):
             raise ValueError(
                 f"{self.workers} workers need a fixed port to share, not {self.listen!r}"

@@ -51,6 +51,8 @@ def run_workers(settings: Settings) -> int:
     url = resolve_database_url(settings)
     if settings.migrate:
         migrate.upgrade(url)
+    if stopping.is_set():  # stopped while the database was being prepared
+        return 0
     worker_settings = dataclasses.replace(settings, database_url=url, migrate=False)
     # spawn, not fork: a forked child would inherit the parent's threads and locks.
     context = multiprocessing.get_context("spawn")
@@ -58,8 +60,16 @@ def run_workers(settings: Settings) -> int:
         context.Process(target=_worker, args=(worker_settings,), name=f"ledger-worker-{n}")
         for n in range(settings.workers)
     ]
-    for worker in workers:
-        worker.start()
+    # Workers start with SIGINT ignored (inherited across exec) until their server takes
+    # it over: a Ctrl-C to the terminal's whole process group during start-up then
+    # reaches only the supervisor, which stops them in order instead of every worker
+    # dying mid-import with a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        for worker in workers:
+            worker.start()
+    finally:
+        signal.signal(signal.SIGINT, request_stop)
     log.info(
         "workers started",
         extra={"workers": len(workers), "pids": [w.pid for w in workers], "pid": os.getpid()},

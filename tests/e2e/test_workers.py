@@ -186,6 +186,10 @@ def test_serve_workers_stop_when_the_supervisor_is_killed(two_workers: ServeProc
     [
         (["--workers", "2", "--listen", "127.0.0.1:0"], "2 workers need a fixed port to share"),
         (["--workers", "0"], "workers must be at least 1, got 0"),
+        (
+            ["--workers", "2", "--listen", "unix:/tmp/ledger.sock", "--api-keys", "ops:admin:k"],
+            "2 workers need a host:port",
+        ),
     ],
 )
 def test_serve_refuses_workers_that_cannot_work(

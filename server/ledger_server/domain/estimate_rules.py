@@ -103,9 +103,12 @@ def _resources(
     for position, item in enumerate(given):
         # Checks run for every resource, so the common case stays cheap: a field path is
         # only spelled out once something about that field is wrong.
-        if not _plain_texts(item):
-            _check_texts(item, f"estimate.by_resource[{position}]", violations)
+        path = "" if _plain_texts(item) else f"estimate.by_resource[{position}]"
         address = item.address
+        if path:
+            check_text(
+                address, f"{path}.address", violations, max_length=_MAX_ADDRESS, required=True
+            )
         if address in seen:
             violations.add(
                 f"estimate.by_resource[{position}].address",
@@ -113,6 +116,8 @@ def _resources(
             )
         else:
             seen[address] = position
+        if path:
+            _check_other_texts(item, path, violations)
         if item.cost_drivers:
             check_json(
                 item.cost_drivers, f"estimate.by_resource[{position}].cost_drivers", violations
@@ -181,8 +186,7 @@ def _plain_texts(item: ResourceInput) -> bool:
     )
 
 
-def _check_texts(item: ResourceInput, path: str, violations: Violations) -> None:
-    check_text(item.address, f"{path}.address", violations, max_length=_MAX_ADDRESS, required=True)
+def _check_other_texts(item: ResourceInput, path: str, violations: Violations) -> None:
     check_text(item.name, f"{path}.name", violations, max_length=_MAX_ADDRESS)
     for attribute in ("resource_type", "service", "region"):
         check_text(
