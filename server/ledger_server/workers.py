@@ -70,10 +70,8 @@ def run_workers(settings: Settings) -> int:
             worker.start()
     finally:
         signal.signal(signal.SIGINT, request_stop)
-    log.info(
-        "workers started",
-        extra={"workers": len(workers), "pids": [w.pid for w in workers], "pid": os.getpid()},
-    )
+    # Every log line carries its pid: this one's is the supervisor's.
+    log.info("workers started", extra={"workers": len(workers), "pids": [w.pid for w in workers]})
     failed = _supervise(workers, stopping)
     _stop_all(workers, settings.shutdown_grace)
     return 1 if failed else 0
