@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from ledger_server.api_keys import parse_keys
 from ledger_server.config import Settings
-from ledger_server.rpc.auth import parse_keys
 from tests.support.database import fresh_database
 from tests.support.server import ServerThread
 

@@ -16,9 +16,10 @@ from typing import Any
 
 from ledger_client.infracost_rules import CostKind, cost_kind, service_for
 from ledger_client.types import CostBreakdown, Estimate, ResourceCost
+from ledger_wire.money import NANO
 
 HOURS_PER_MONTH = 730
-NANO = Decimal("0.000000001")
+
 # Infracost rounds nothing in its JSON, so totals agree to far better than a cent;
 # a larger gap means resources are missing from, or repeated in, the file.
 TOLERANCE = Decimal("0.01")

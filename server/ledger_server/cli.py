@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _settings(args: argparse.Namespace) -> Settings:
     settings = Settings.from_env()
-    from ledger_server.rpc.auth import parse_keys
+    from ledger_server.api_keys import parse_keys
 
     for attribute in ("listen", "database_url", "data_dir", "tls_cert", "tls_key", "tls_client_ca"):
         value = getattr(args, attribute, None)

@@ -6,7 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ledger_server.rpc.auth import ApiKey, parse_keys
+from ledger_server.api_keys import ApiKey, parse_keys
+from ledger_wire.limits import MAX_MESSAGE_BYTES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,7 +24,7 @@ class Settings:
     tls_client_ca: Path | None = None
     log_level: str = "INFO"
     pool_size: int = 16
-    max_message_bytes: int = 16 * 1024 * 1024
+    max_message_bytes: int = MAX_MESSAGE_BYTES
     health_interval: float = 2.0
     shutdown_grace: float = 10.0
     migrate: bool = False

@@ -15,8 +15,9 @@ from grpc_status import rpc_status
 
 from ledger.v1 import results_store_service_pb2 as rs
 from ledger.v1 import results_store_service_pb2_grpc as rs_grpc
+from ledger_server.api_keys import Role
 from ledger_server.domain.results_store import ResultsStore
-from ledger_server.rpc.auth import Authorizer, Role
+from ledger_server.rpc.auth import Authorizer
 from ledger_server.rpc.handler import Runtime, unary
 from ledger_server.rpc.results_store import ResultsStoreServicer
 from tests.conftest import READER_KEY

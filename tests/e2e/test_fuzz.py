@@ -37,9 +37,9 @@ from hypothesis import strategies as st
 from ledger.v1 import estimate_pb2, money_pb2
 from ledger.v1 import results_store_service_pb2 as rs
 from ledger.v1 import results_store_service_pb2_grpc as rs_grpc
+from ledger_wire.limits import MAX_MESSAGE_BYTES
 from tests.support.database import connect
 from tests.support.fuzz_checks import (
-    MAX_MESSAGE_BYTES,
     METADATA,
     RowCounter,
     assert_page,

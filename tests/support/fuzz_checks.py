@@ -20,9 +20,9 @@ from grpc_status import rpc_status
 from hypothesis import HealthCheck, Phase, settings
 from psycopg2 import sql
 
+from ledger_wire.limits import MAX_MESSAGE_BYTES
 from tests.conftest import ADMIN_KEY
 
-MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # the server's default max_message_bytes
 METADATA = (("authorization", f"Bearer {ADMIN_KEY}"),)
 DOMAIN = "ledger.v1"
 

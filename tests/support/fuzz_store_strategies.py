@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 
 from ledger.v1 import estimate_pb2, money_pb2
 from ledger.v1 import results_store_service_pb2 as rs
-from tests.support.fuzz_checks import MAX_MESSAGE_BYTES, describe
+from ledger_wire.limits import MAX_MESSAGE_BYTES
+from ledger_wire.money import NANO
+from tests.support.fuzz_checks import describe
 from tests.support.fuzz_strategies import (
     HOSTILE_FLOATS,
     HOSTILE_JSON,
@@ -20,7 +22,6 @@ from tests.support.fuzz_strategies import (
     INT32_MAX,
     INT32_MIN,
     LABEL_KEY,
-    NANO,
     PLANS,
     PROFILES,
     REGIONS,

@@ -10,7 +10,6 @@ import math
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from google.protobuf import timestamp_pb2
@@ -24,7 +23,7 @@ INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 # google.protobuf.Timestamp's valid range, 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z.
 MIN_SECONDS, MAX_SECONDS = -62_135_596_800, 253_402_300_799
-NANO = Decimal("0.000000001")
+
 LABEL_KEY = re.compile(r"[a-z0-9][a-z0-9_.\-/]{0,62}")  # as estimate.proto documents it
 
 SERVICES = ("AmazonEC2", "AmazonS3", "AWSLambda", "unknown", "")

@@ -7,9 +7,10 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from ledger_server.domain.errors import Violations
+from ledger_wire.money import NANO, NANOS_PER_UNIT, join, split
 
-NANOS_PER_UNIT = 1_000_000_000
-NANO = Decimal("0.000000001")
+__all__ = ["NANO", "NANOS_PER_UNIT"]  # re-exported: the domain's one money vocabulary
+
 ZERO = Decimal(0)
 # A single amount above a trillion a month is a unit mix-up, not a cost; the cap also
 # keeps every sum of up to 10,000 amounts inside int64 units on the wire.
@@ -38,7 +39,7 @@ def plain_amount(money: WireMoney, currency: str) -> Decimal | None:
     """
     code, units, nanos = money
     if (not code or code == currency) and 0 <= units < _MAX_UNITS and 0 <= nanos < NANOS_PER_UNIT:
-        return Decimal(units * NANOS_PER_UNIT + nanos).scaleb(-9)
+        return join(units, nanos)
     return None
 
 
@@ -58,7 +59,7 @@ def decimal_from_wire(
     if (money.units > 0 and money.nanos < 0) or (money.units < 0 and money.nanos > 0):
         violations.add(f"{path}.nanos", "must have the same sign as units")
         return None
-    value = Decimal(money.units) + Decimal(money.nanos) * NANO
+    value = join(money.units, money.nanos)
     if value < 0 and not allow_negative:
         violations.add(path, "must not be negative")
         return None
@@ -70,13 +71,8 @@ def decimal_from_wire(
 
 def wire_from_decimal(amount: Decimal, currency: str) -> WireMoney:
     """Split an exact amount into units and nanos (both carrying the sign)."""
-    quantized = amount.quantize(NANO)
-    if quantized != amount:
-        raise ValueError(f"{amount} has more than 9 fractional digits")
-    total_nanos = int(quantized * NANOS_PER_UNIT)
-    sign = -1 if total_nanos < 0 else 1
-    units, nanos = divmod(abs(total_nanos), NANOS_PER_UNIT)
-    return WireMoney(currency, sign * units, sign * nanos)
+    units, nanos = split(amount)
+    return WireMoney(currency, units, nanos)
 
 
 def display(amount: Decimal) -> str:

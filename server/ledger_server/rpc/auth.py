@@ -1,56 +1,13 @@
-"""API keys and roles. Keys are kept only as SHA-256 digests and compared in constant time."""
+"""Who is calling: the presented API key, checked in constant time against the configured ones."""
 
 from __future__ import annotations
 
-import enum
-import hashlib
 import hmac
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
+from ledger_server.api_keys import ApiKey, Role, digest
 from ledger_server.domain.errors import PermissionDenied, Unauthenticated
-
-
-class Role(enum.IntEnum):
-    """Each role can do everything the ones below it can."""
-
-    READER = 1
-    WRITER = 2
-    ADMIN = 3
-
-
-@dataclass(frozen=True)
-class ApiKey:
-    name: str
-    digest: bytes
-    role: Role
-
-
-def digest(key: str) -> bytes:
-    return hashlib.sha256(key.encode()).digest()
-
-
-def parse_keys(spec: str) -> list[ApiKey]:
-    """Parses `name:role:key,name:role:key` (or `role:key`); `key` may be `sha256=<hex>`."""
-    keys = []
-    for index, entry in enumerate(part.strip() for part in spec.split(",") if part.strip()):
-        parts = entry.split(":", 2)
-        if len(parts) == 2:
-            parts.insert(0, f"key{index + 1}")
-        if len(parts) != 3 or parts[1].upper() not in Role.__members__ or not parts[2]:
-            raise ValueError(
-                f"API key entry {index + 1} must look like name:role:key with role one of "
-                "reader, writer, admin"
-            )
-        name, role, secret = parts
-        key_digest = (
-            bytes.fromhex(secret.removeprefix("sha256="))
-            if secret.startswith("sha256=")
-            else digest(secret)
-        )
-        keys.append(ApiKey(name, key_digest, Role[role.upper()]))
-    return keys
 
 
 class Authorizer:

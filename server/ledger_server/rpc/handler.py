@@ -19,9 +19,10 @@ from typing import Any, ParamSpec, TypeVar
 
 import grpc
 
+from ledger_server.api_keys import Role
 from ledger_server.domain.errors import LedgerError
 from ledger_server.rpc import errors
-from ledger_server.rpc.auth import Authorizer, Role
+from ledger_server.rpc.auth import Authorizer
 
 log = logging.getLogger("ledger.rpc")
 P = ParamSpec("P")

@@ -8,10 +8,10 @@ import grpc
 
 from ledger.v1 import results_store_service_pb2 as rs
 from ledger.v1 import results_store_service_pb2_grpc as rs_grpc
+from ledger_server.api_keys import Role
 from ledger_server.domain.cache import ImmutableCache
 from ledger_server.domain.results_store import ResultsStore
 from ledger_server.rpc import convert
-from ledger_server.rpc.auth import Role
 from ledger_server.rpc.handler import Runtime, Servicer, unary
 
 Context = grpc.aio.ServicerContext[Any, Any]
