@@ -17,22 +17,30 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
-from ledger.v1 import results_store_service_pb2, results_store_service_pb2_grpc
 from ledger_server.config import Settings
-from ledger_server.domain.results_store import ResultsStore
+from ledger_server.domain.ports import Transactions
+from ledger_server.domain.results_store.use_cases import ResultsStore
 from ledger_server.reflection_pool import MethodAwarePool
 from ledger_server.rpc.auth import Authorizer
 from ledger_server.rpc.handler import Runtime
-from ledger_server.rpc.results_store import ResultsStoreServicer
+from ledger_server.rpc.results_store.servicer import ResultsStoreServicer
+from ledger_server.rpc.service import Servicer, add_to_server
 from ledger_server.storage import migrate
 from ledger_server.storage.database import SqlTransactions, make_engine, ping
 from ledger_server.storage.embedded import start_embedded
 
 log = logging.getLogger("ledger.server")
 
-SERVICE_NAMES = [
-    results_store_service_pb2.DESCRIPTOR.services_by_name["ResultsStoreService"].full_name,
-]
+
+def build_servicers(
+    settings: Settings, runtime: Runtime, transactions: Transactions
+) -> list[Servicer]:
+    """Every ledger.v1 service this server runs: a new service adds one line here."""
+    return [
+        ResultsStoreServicer(
+            runtime, ResultsStore(transactions, cache_size=settings.job_cache_size)
+        ),
+    ]
 
 
 def resolve_database_url(settings: Settings) -> str:
@@ -54,6 +62,8 @@ class LedgerServer:
         self._health = HealthServicer()
         self._server: grpc.aio.Server | None = None
         self._watcher: asyncio.Task[None] | None = None
+        self._runtime: Runtime | None = None
+        self.service_names: list[str] = []
         self.serving = False
 
     async def start(self) -> int:
@@ -69,14 +79,14 @@ class LedgerServer:
             ]
         )
         runtime = Runtime(Authorizer(settings.api_keys), self._executor)
-        store = ResultsStore(SqlTransactions(self._engine), cache_size=settings.job_cache_size)
-        results_store_service_pb2_grpc.add_ResultsStoreServiceServicer_to_server(
-            ResultsStoreServicer(runtime, store, reply_cache_size=settings.job_cache_size), server
-        )
+        self._runtime = runtime
+        for servicer in build_servicers(settings, runtime, SqlTransactions(self._engine)):
+            add_to_server(servicer, server)
+            self.service_names.append(servicer.SERVICE.full_name)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(
             [
-                *SERVICE_NAMES,
+                *self.service_names,
                 health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
                 reflection.SERVICE_NAME,
             ],
@@ -122,7 +132,7 @@ class LedgerServer:
                 if healthy
                 else health_pb2.HealthCheckResponse.NOT_SERVING
             )
-            for name in ["", *SERVICE_NAMES]:
+            for name in ["", *self.service_names]:
                 await self._health.set(name, status)
             if healthy and not self.serving:
                 log.info("database reachable: serving")
@@ -134,8 +144,12 @@ class LedgerServer:
             await self._check_database()
 
     async def stop(self, grace: float | None = None) -> None:
-        """Graceful stop: report NOT_SERVING, let running calls finish, then close."""
+        """Graceful stop: report NOT_SERVING, end open streams, let calls finish, close."""
         await self._health.enter_graceful_shutdown()
+        if self._runtime is not None:
+            # Streams would otherwise hold the server for the whole grace period; ended
+            # with UNAVAILABLE, their clients resume from their cursor on another server.
+            self._runtime.end_streams()
         if self._watcher:
             self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):

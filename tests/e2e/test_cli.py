@@ -9,6 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from alembic.script import ScriptDirectory
+
+from ledger_server.storage.migrate import alembic_config
 from tests.conftest import WRITER_KEY
 from tests.support.database import connect, fresh_database
 from tests.support.server import ServerThread
@@ -133,4 +136,5 @@ def test_migrate_brings_an_empty_database_to_head() -> None:
         assert "database migrated to head" in migrated.stdout
         with connect(url) as connection, connection.cursor() as cursor:
             cursor.execute("SELECT version_num FROM alembic_version")
-            assert cursor.fetchone() == ("0001",)
+            head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+            assert cursor.fetchone() == (head,)

@@ -16,10 +16,11 @@ from grpc_status import rpc_status
 from ledger.v1 import results_store_service_pb2 as rs
 from ledger.v1 import results_store_service_pb2_grpc as rs_grpc
 from ledger_server.api_keys import Role
-from ledger_server.domain.results_store import ResultsStore
+from ledger_server.domain.results_store.use_cases import ResultsStore
 from ledger_server.rpc.auth import Authorizer
-from ledger_server.rpc.handler import Runtime, unary
-from ledger_server.rpc.results_store import ResultsStoreServicer
+from ledger_server.rpc.handler import Call, Runtime, unary
+from ledger_server.rpc.results_store.servicer import ResultsStoreServicer
+from ledger_server.rpc.service import add_to_server
 from tests.conftest import READER_KEY
 from tests.support.server import ServerThread
 
@@ -28,16 +29,14 @@ class ExplodingServicer(ResultsStoreServicer):
     """The real servicer, but GetJob fails the way a bug would."""
 
     @unary(Role.READER)
-    async def GetJob(self, request: rs.GetJobRequest, context: Any) -> rs.GetJobResponse:  # noqa: N802
+    async def GetJob(self, request: rs.GetJobRequest, call: Call) -> rs.GetJobResponse:  # noqa: N802
         raise RuntimeError('SELECT secret FROM ledger.jobs -- File "x.py", line 1')
 
 
 async def _call_exploding_server() -> grpc.aio.AioRpcError:
     server = grpc.aio.server()
     runtime = Runtime(Authorizer([]), ThreadPoolExecutor(1))
-    rs_grpc.add_ResultsStoreServiceServicer_to_server(
-        ExplodingServicer(runtime, cast(ResultsStore, None)), server
-    )
+    add_to_server(ExplodingServicer(runtime, cast(ResultsStore, None)), server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     try:

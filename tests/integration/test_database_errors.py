@@ -12,8 +12,8 @@ from ledger_server.storage.database import SqlTransactions, make_engine
 def test_statement_timeout_is_unavailable(database_url: str) -> None:
     engine = make_engine(database_url, statement_timeout_ms=50)
     transactions = SqlTransactions(engine)
-    with pytest.raises(Unavailable) as timed_out, transactions.begin() as repo:
-        repo._db.execute(text("SELECT pg_sleep(1)"))
+    with pytest.raises(Unavailable) as timed_out, transactions.begin() as uow:
+        uow.connection.execute(text("SELECT pg_sleep(1)"))
     assert timed_out.value.reason == "DATABASE_UNAVAILABLE"
     engine.dispose()
 

@@ -13,9 +13,14 @@ import psycopg2
 import psycopg2.errors
 import pytest
 
-from ledger_server.domain.estimates import EstimateInput, ResourceInput, StoreEstimateCommand
+from ledger_server.domain.idempotency import RequestKey
 from ledger_server.domain.money import WireMoney
-from ledger_server.domain.results_store import ResultsStore
+from ledger_server.domain.results_store.estimates import (
+    EstimateInput,
+    ResourceInput,
+    StoreEstimateCommand,
+)
+from ledger_server.domain.results_store.use_cases import ResultsStore
 from ledger_server.storage.database import SqlTransactions, make_engine
 from tests.support.database import connect
 
@@ -49,9 +54,8 @@ def seed_every_table(url: str) -> None:
                 confidence_score=0.5,
                 resources=(ResourceInput("aws_instance.web", WireMoney("", 10, 0), service="EC2"),),
             ),
-            request_id=f"seed-{uuid.uuid4()}",
-            fingerprint=b"seed",
-        )
+        ),
+        RequestKey(f"seed-{uuid.uuid4()}", b"seed"),
     )
     engine.dispose()
 

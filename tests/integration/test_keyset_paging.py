@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import create_engine, text
 
-from ledger_server.domain.ports import JobFilters
-from ledger_server.storage.results_repository import jobs_page_query
+from ledger_server.domain.results_store.ports import JobFilters
+from ledger_server.storage.results_store.repository import jobs_page_query
 
 
 @pytest.mark.parametrize(

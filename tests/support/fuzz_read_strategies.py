@@ -184,7 +184,7 @@ def token_refs(parts: Sequence[st.SearchStrategy[str]]) -> st.SearchStrategy[Tok
 def resolve_token(ref: TokenRef, scope: Sequence[str], seeded: Seeded) -> str:
     kind, value = ref
     if kind == "forged":
-        return encode_token(scope, list(value))
+        return encode_token(scope[0], scope[1:], list(value))
     if kind == "real":
         token: str = seeded.tokens[value % len(seeded.tokens)]
         return token

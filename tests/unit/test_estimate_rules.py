@@ -7,8 +7,9 @@ from decimal import Decimal
 import pytest
 
 from ledger_server.domain.errors import InvalidArgument
-from ledger_server.domain.estimate_rules import prepare_new_job
-from ledger_server.domain.estimates import (
+from ledger_server.domain.money import WireMoney
+from ledger_server.domain.results_store.estimate_rules import prepare_new_job
+from ledger_server.domain.results_store.estimates import (
     BreakdownInput,
     EstimateInput,
     RegionCostInput,
@@ -16,7 +17,6 @@ from ledger_server.domain.estimates import (
     ServiceCostInput,
     StoreEstimateCommand,
 )
-from ledger_server.domain.money import WireMoney
 
 
 def usd(units: int, nanos: int = 0) -> WireMoney:
@@ -143,13 +143,10 @@ def test_store_estimate_rejects_bad_resources() -> None:
 
 def test_store_estimate_requires_an_estimate_and_checks_metadata() -> None:
     found = violations(
-        StoreEstimateCommand(
-            estimate=None, user_id="u" * 257, labels={"Bad Key": "v"}, request_id="r" * 129
-        )
+        StoreEstimateCommand(estimate=None, user_id="u" * 257, labels={"Bad Key": "v"})
     )
     assert found["estimate"] == "is required"
     assert "at most 256" in found["user_id"]
-    assert "at most 128" in found["request_id"]
     assert any(key.startswith("labels[") for key in found)
 
 

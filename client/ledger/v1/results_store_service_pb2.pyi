@@ -89,9 +89,10 @@ class StoreEstimateRequest(_message.Message):
     profile: _builtins.str
     """Usage profile, e.g. "dev", "prod". Optional, at most 64 characters."""
     request_id: _builtins.str
-    """Idempotency key, at most 128 characters. A repeat with the same key
-    and the same body returns the first response and writes nothing; with
-    a different body it is ALREADY_EXISTS. Empty means no idempotency.
+    """Idempotency key: at most 128 printable ASCII characters without
+    spaces (a UUID is ideal). A repeat with the same key and the same body
+    returns the first response and writes nothing; with a different body it
+    is ALREADY_EXISTS (reason REQUEST_ID_REUSED). Empty means no idempotency.
     """
     @_builtins.property
     def estimate(self) -> _estimate_pb2.Estimate:

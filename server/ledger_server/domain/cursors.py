@@ -1,9 +1,8 @@
-"""Parsing the parts of a page-token cursor back into typed sort keys.
+"""Parsers for the parts of a page-token cursor, for `paging.CursorSpec`.
 
-Tokens are opaque but not secret: a caller can forge one. Every part is checked to be
-something this server could have written (an amount with at most 9 decimals within
-range, a UTC time, a short name without NUL), so a forged cursor is INVALID_ARGUMENT,
-never a database error.
+Every part is checked to be something this server could have written (an amount with at
+most 9 decimals within range, a UTC time, a short name without NUL), so a forged cursor
+is INVALID_ARGUMENT, never a database error.
 """
 
 from __future__ import annotations
@@ -12,18 +11,16 @@ import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal, DecimalException
 
-from ledger_server.domain.errors import FieldViolation, InvalidArgument
 from ledger_server.domain.money import MAX_AMOUNT, NANO
+from ledger_server.domain.paging import bad_token
 
 # The largest amount a cursor may carry: a job total of 10,000 resources at the cap.
 _MAX_CURSOR_AMOUNT = MAX_AMOUNT * 10_000
 
 
-def bad_token() -> InvalidArgument:
-    return InvalidArgument([FieldViolation("page_token", "is not a token this list returned")])
-
-
 def amount(text: str) -> Decimal:
+    if len(text) > 64:
+        raise bad_token()
     try:
         value = Decimal(text)
         if not value.is_finite() or value.adjusted() > 20 or abs(value) > _MAX_CURSOR_AMOUNT:
@@ -47,12 +44,20 @@ def name(text: str) -> str:
     return text
 
 
-def time_and_id(time_text: str, id_text: str) -> tuple[datetime, uuid.UUID]:
+def utc_time(text: str) -> datetime:
     try:
-        moment = datetime.fromisoformat(time_text)
-        job_id = uuid.UUID(id_text)
+        moment = datetime.fromisoformat(text)
     except ValueError:
         raise bad_token() from None
     if moment.utcoffset() != timedelta(0):
         raise bad_token()  # this server writes UTC times only
-    return moment, job_id
+    return moment
+
+
+def uuid_id(text: str) -> uuid.UUID:
+    if len(text) != 36:
+        raise bad_token()
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise bad_token() from None

@@ -74,6 +74,30 @@ class Unavailable(LedgerError):
     reason = "UNAVAILABLE"
 
 
+class Aborted(LedgerError):
+    """A concurrency conflict: a lost race, a stale `expected_version`. Retry the whole call."""
+
+    reason = "ABORTED"
+
+
+class DataLoss(LedgerError):
+    """Stored data is damaged (e.g. a blob whose bytes no longer match its digest)."""
+
+    reason = "DATA_LOSS"
+
+
+class ResourceExhausted(LedgerError):
+    """A quota or a server limit (e.g. too many open streams) is used up."""
+
+    reason = "RESOURCE_EXHAUSTED"
+
+
+class OutOfRange(LedgerError):
+    """A valid request past the end of something (e.g. `read_offset` beyond a blob)."""
+
+    reason = "OUT_OF_RANGE"
+
+
 @dataclass
 class Violations:
     """Collects field violations so a caller hears about every problem at once."""

@@ -1,15 +1,21 @@
-"""What the domain needs from storage, as protocols: storage implements them, tests may too."""
+"""What the domain needs from storage, as protocols: storage implements them, tests may too.
+
+A use case opens one unit of work (one transaction) and reaches every repository through
+it: `uow.request_ids` (shared by every creating RPC), and one named repository per
+service (`uow.results`, ...). A new service adds its repository here and in
+`storage/database.py`'s unit of work: one line each.
+"""
 
 from __future__ import annotations
 
-import uuid
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
-from typing import Protocol
+from typing import Protocol, TypeVar
 
-from ledger_server.domain.estimates import Job, NewJob, RegionTotal, Resource, ServiceTotal
+from ledger_server.domain.results_store.ports import ResultsRepository
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -17,58 +23,41 @@ class ClaimedRequest:
     """A request id seen before: what it was sent with and what it created."""
 
     fingerprint: bytes
-    resource_id: uuid.UUID
+    resource_id: str
 
 
-@dataclass(frozen=True)
-class JobFilters:
-    user_id: str = ""
-    profile: str = ""
-    terraform_plan_hash: str = ""
-    start_time: datetime | None = None
-    end_time: datetime | None = None
-
-
-class ResultsRepository(Protocol):
-    """Adds, gets and lists; never updates or deletes."""
-
-    def claim_request(
-        self, method: str, request_id: str, fingerprint: bytes, resource_id: uuid.UUID
+class RequestIdRepository(Protocol):
+    def claim(
+        self, method: str, request_id: str, fingerprint: bytes, resource_id: str
     ) -> ClaimedRequest | None:
-        """Records a request id; returns the earlier claim instead if there was one."""
+        """Records a request id; returns the earlier claim instead if there was one.
 
-    def add_job(self, job: NewJob) -> Job: ...
+        A concurrent claim of the same id waits for the other transaction to end, so two
+        racing retries end with one claim and one shared answer.
+        """
 
-    def get_job(self, job_id: uuid.UUID) -> Job | None: ...
 
-    def list_jobs(
-        self,
-        filters: JobFilters,
-        after: tuple[datetime, uuid.UUID] | None,
-        limit: int,
-        *,
-        oldest_first: bool = False,
-    ) -> list[Job]: ...
+class UnitOfWork(Protocol):
+    """One transaction's repositories."""
 
-    def list_resources(
-        self,
-        job_id: uuid.UUID,
-        service: str,
-        region: str,
-        after: tuple[Decimal, int] | None,
-        limit: int | None,
-    ) -> list[Resource]: ...
+    @property
+    def request_ids(self) -> RequestIdRepository: ...
 
-    def list_services(
-        self, job_id: uuid.UUID, after: tuple[Decimal, str] | None, limit: int | None
-    ) -> list[ServiceTotal]: ...
-
-    def list_regions(
-        self, job_id: uuid.UUID, after: tuple[Decimal, str] | None, limit: int | None
-    ) -> list[RegionTotal]: ...
+    @property
+    def results(self) -> ResultsRepository: ...
 
 
 class Transactions(Protocol):
-    """Opens one transaction; the use case decides where it starts and ends."""
+    """Opens units of work; the use case decides where each starts and ends.
 
-    def begin(self) -> AbstractContextManager[ResultsRepository]: ...
+    Both raise `Unavailable` when the database is away or overloaded (the caller may
+    retry) and `Aborted` when the transaction lost a race with a concurrent one (a
+    unique key taken meanwhile, a serialization failure, a deadlock).
+    """
+
+    def begin(self) -> AbstractContextManager[UnitOfWork]:
+        """One attempt: commit when the block ends, roll back when it raises."""
+
+    def run(self, work: Callable[[UnitOfWork], T]) -> T:
+        """`work` in a unit of work, run again (a bounded number of times) when it lost a
+        race; `Aborted` when it kept losing. `work` must only touch the database."""

@@ -30,11 +30,24 @@ _CODES: dict[type[errors.LedgerError], tuple[grpc.StatusCode, int]] = {
     errors.Unauthenticated: (grpc.StatusCode.UNAUTHENTICATED, code_pb2.UNAUTHENTICATED),
     errors.PermissionDenied: (grpc.StatusCode.PERMISSION_DENIED, code_pb2.PERMISSION_DENIED),
     errors.Unavailable: (grpc.StatusCode.UNAVAILABLE, code_pb2.UNAVAILABLE),
+    errors.Aborted: (grpc.StatusCode.ABORTED, code_pb2.ABORTED),
+    errors.DataLoss: (grpc.StatusCode.DATA_LOSS, code_pb2.DATA_LOSS),
+    errors.ResourceExhausted: (grpc.StatusCode.RESOURCE_EXHAUSTED, code_pb2.RESOURCE_EXHAUSTED),
+    errors.OutOfRange: (grpc.StatusCode.OUT_OF_RANGE, code_pb2.OUT_OF_RANGE),
 }
+_INTERNAL = (grpc.StatusCode.INTERNAL, code_pb2.INTERNAL)
+
+
+def _codes(error: errors.LedgerError) -> tuple[grpc.StatusCode, int]:
+    """The codes of the nearest mapped class: an `EvaluationNotFound(NotFound)` is NOT_FOUND."""
+    for cls in type(error).__mro__:
+        if cls in _CODES:
+            return _CODES[cls]
+    return _INTERNAL
 
 
 def status_code(error: errors.LedgerError) -> grpc.StatusCode:
-    return _CODES.get(type(error), (grpc.StatusCode.INTERNAL, 0))[0]
+    return _codes(error)[0]
 
 
 def _packed(message: object) -> any_pb2.Any:
@@ -69,7 +82,7 @@ def _bad_request(violations: list[errors.FieldViolation]) -> tuple[Any, int]:
 
 
 def to_status(error: errors.LedgerError) -> grpc.Status:
-    code = _CODES.get(type(error), (grpc.StatusCode.INTERNAL, code_pb2.INTERNAL))[1]
+    code = _codes(error)[1]
     metadata = {_short(k, 64): _short(v) for k, v in error.metadata.items()}
     extra = []
     if isinstance(error, errors.InvalidArgument):

@@ -1,4 +1,10 @@
-"""What every Ledger RPC does around its body: authorize, offload, map errors, log.
+"""What every Ledger RPC does around its body: authorize, offload, map errors, log, count.
+
+Three wrappers, one per call shape: `unary`, `server_stream` and `client_stream`. Each
+authorizes the caller before the body runs, turns every error into a status through the
+one mapper (`rpc/errors.py`), and writes one access-log line per call or stream. A
+servicer cannot forget them: `rpc/service.py` refuses a servicer class with an RPC that
+is not wrapped.
 
 Handlers run on the asyncio event loop, which also carries every open stream; blocking
 database work goes to a bounded thread pool (`Runtime.offload`) so the loop never waits
@@ -12,91 +18,277 @@ import functools
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
 
 import grpc
 
 from ledger_server.api_keys import Role
-from ledger_server.domain.errors import LedgerError
+from ledger_server.domain.errors import FieldViolation, InvalidArgument, LedgerError, Unavailable
 from ledger_server.rpc import errors
 from ledger_server.rpc.auth import Authorizer
+from ledger_server.rpc.messages import Malformed
 
 log = logging.getLogger("ledger.rpc")
 P = ParamSpec("P")
 R = TypeVar("R")
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+class Metrics:
+    """What the wrappers report; the metrics module fills it in, the default counts nothing."""
+
+    def call_finished(self, method: str, code: str, seconds: float) -> None:
+        pass
+
+    def stream_opened(self, method: str) -> None:
+        pass
+
+    def stream_closed(self, method: str) -> None:
+        pass
+
+    def messages(self, method: str, direction: str, count: int = 1) -> None:
+        pass
 
 
 @dataclass
 class Runtime:
     authorizer: Authorizer
     executor: ThreadPoolExecutor
+    metrics: Metrics = field(default_factory=Metrics)
+    # Server streams open now, so a stopping server can end them with UNAVAILABLE.
+    streams: set[asyncio.Task[Any]] = field(default_factory=set)
+    stopping: bool = False
 
     async def offload(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, functools.partial(fn, *args, **kwargs))
 
-
-class Servicer:
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-
-
-Handler = Callable[[Any, Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]
+    def end_streams(self) -> None:
+        """Ends every open server stream with UNAVAILABLE (SERVER_SHUTTING_DOWN)."""
+        self.stopping = True
+        for task in list(self.streams):
+            task.cancel()
 
 
-def unary(role: Role) -> Callable[[Handler], Handler]:
-    """Wraps a unary handler of a `Servicer` with auth, error mapping and an access log."""
+@dataclass
+class Call:
+    """What a handler knows of its call besides the request."""
 
-    def wrap(body: Handler) -> Handler:
-        method = body.__name__
+    context: Context
+    method: str
+    # The name of the caller's API key ("anonymous" when auth is off): who did what.
+    caller: str
 
+
+@dataclass(frozen=True)
+class RpcSpec:
+    """Marks a wrapped handler: its shape and the role it needs."""
+
+    client_streaming: bool
+    server_streaming: bool
+    role: Role
+
+
+SPEC_ATTRIBUTE = "__ledger_rpc__"
+
+
+@dataclass
+class _Outcome:
+    """One call's access-log line, filled in as the call goes."""
+
+    method: str
+    started: float = field(default_factory=time.perf_counter)
+    code: grpc.StatusCode = grpc.StatusCode.OK
+    caller: str = "-"
+    request_id: str = ""
+    messages_in: int = 0
+    messages_out: int = 0
+
+    def write(self, runtime: Runtime, streaming: bool) -> None:
+        seconds = time.perf_counter() - self.started
+        extra: dict[str, Any] = {
+            "method": self.method,
+            "code": self.code.name,
+            "duration_ms": round(seconds * 1000, 3),
+            "request_id": self.request_id,
+            "caller": self.caller,
+        }
+        if streaming:
+            extra["messages_in"] = self.messages_in
+            extra["messages_out"] = self.messages_out
+        log.info("rpc", extra=extra)
+        runtime.metrics.call_finished(self.method, self.code.name, seconds)
+
+
+def _authorize(runtime: Runtime, context: Context, role: Role, outcome: _Outcome) -> Call:
+    metadata = context.invocation_metadata() or ()
+    outcome.caller = runtime.authorizer.authorize(metadata, role)
+    outcome.request_id = outcome.request_id or _header(metadata)
+    return Call(context, outcome.method, outcome.caller)
+
+
+def _check_parsed(message: Any) -> None:
+    if isinstance(message, Malformed):
+        raise InvalidArgument(
+            [FieldViolation("request", f"is not a valid {message.type_name} message")],
+            message="the request could not be parsed as protobuf",
+        )
+
+
+async def _fail(context: Context, error: BaseException, outcome: _Outcome) -> None:
+    """Aborts the call with the status `error` means; never returns."""
+    if isinstance(error, LedgerError):
+        outcome.code = errors.status_code(error)
+        await context.abort_with_status(errors.to_status(error))
+    if context.code() not in (None, grpc.StatusCode.OK):
+        outcome.code = context.code() or grpc.StatusCode.UNKNOWN
+        raise error  # already aborted by the handler itself
+    correlation_id = uuid.uuid4().hex
+    outcome.code = grpc.StatusCode.INTERNAL
+    log.error("unhandled error", exc_info=error, extra={"correlation_id": correlation_id})
+    await context.abort_with_status(errors.internal_status(correlation_id))
+
+
+UnaryBody = Callable[[Any, Any, Call], Awaitable[Any]]
+UnaryHandler = Callable[[Any, Any, Context], Awaitable[Any]]
+
+
+def unary(role: Role) -> Callable[[UnaryBody], UnaryHandler]:
+    """One request in, one response out: `async def Method(self, request, call)`."""
+
+    def wrap(body: UnaryBody) -> UnaryHandler:
         @functools.wraps(body)
-        async def handler(
-            self: Servicer, request: Any, context: grpc.aio.ServicerContext[Any, Any]
-        ) -> Any:
-            started = time.perf_counter()
-            code = grpc.StatusCode.OK
-            caller = "-"
+        async def handler(self: Any, request: Any, context: Context) -> Any:
+            outcome = _Outcome(body.__name__, request_id=getattr(request, "request_id", ""))
             try:
-                caller = self.runtime.authorizer.authorize(
-                    context.invocation_metadata() or (), role
-                )
-                return await body(self, request, context)
-            except LedgerError as error:
-                code = errors.status_code(error)
-                await context.abort_with_status(errors.to_status(error))
+                call = _authorize(self.runtime, context, role, outcome)
+                _check_parsed(request)
+                return await body(self, request, call)
             except asyncio.CancelledError:
-                code = grpc.StatusCode.CANCELLED
+                outcome.code = grpc.StatusCode.CANCELLED
                 raise
-            except Exception:
-                if context.code() not in (None, grpc.StatusCode.OK):
-                    raise  # already aborted by the handler itself
-                correlation_id = uuid.uuid4().hex
-                code = grpc.StatusCode.INTERNAL
-                log.exception("unhandled error", extra={"correlation_id": correlation_id})
-                await context.abort_with_status(errors.internal_status(correlation_id))
+            except Exception as error:
+                await _fail(context, error, outcome)
             finally:
-                log.info(
-                    "rpc",
-                    extra={
-                        "method": method,
-                        "code": code.name,
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-                        "request_id": getattr(request, "request_id", "") or _header(context),
-                        "caller": caller,
-                    },
-                )
+                outcome.write(self.runtime, streaming=False)
 
+        setattr(handler, SPEC_ATTRIBUTE, RpcSpec(False, False, role))
         return handler
 
     return wrap
 
 
-def _header(context: grpc.aio.ServicerContext[Any, Any]) -> str:
-    for name, value in context.invocation_metadata() or ():
+ClientStreamBody = Callable[[Any, AsyncIterator[Any], Call], Awaitable[Any]]
+ClientStreamHandler = Callable[[Any, AsyncIterator[Any], Context], Awaitable[Any]]
+
+
+def client_stream(role: Role) -> Callable[[ClientStreamBody], ClientStreamHandler]:
+    """Many requests in, one response out: `async def Method(self, requests, call)`.
+
+    `requests` yields the parsed messages; a malformed one ends the call with
+    INVALID_ARGUMENT. The first message's `request_id` (if any) names the call in the log.
+    """
+
+    def wrap(body: ClientStreamBody) -> ClientStreamHandler:
+        @functools.wraps(body)
+        async def handler(self: Any, requests: AsyncIterator[Any], context: Context) -> Any:
+            outcome = _Outcome(body.__name__)
+            metrics = self.runtime.metrics
+
+            async def parsed() -> AsyncIterator[Any]:
+                async for message in requests:
+                    _check_parsed(message)
+                    if not outcome.messages_in:
+                        outcome.request_id = (
+                            getattr(message, "request_id", "") or outcome.request_id
+                        )
+                    outcome.messages_in += 1
+                    metrics.messages(outcome.method, "in")
+                    yield message
+
+            metrics.stream_opened(outcome.method)
+            try:
+                call = _authorize(self.runtime, context, role, outcome)
+                return await body(self, parsed(), call)
+            except asyncio.CancelledError:
+                outcome.code = grpc.StatusCode.CANCELLED
+                raise
+            except Exception as error:
+                await _fail(context, error, outcome)
+            finally:
+                metrics.stream_closed(outcome.method)
+                outcome.write(self.runtime, streaming=True)
+
+        setattr(handler, SPEC_ATTRIBUTE, RpcSpec(True, False, role))
+        return handler
+
+    return wrap
+
+
+ServerStreamBody = Callable[[Any, Any, Call], AsyncIterator[Any]]
+ServerStreamHandler = Callable[[Any, Any, Context], AsyncIterator[Any]]
+
+
+def server_stream(role: Role) -> Callable[[ServerStreamBody], ServerStreamHandler]:
+    """One request in, many responses out: `async def Method(self, request, call)` yielding.
+
+    When the client goes away the body is cancelled where it waits (its `finally` blocks
+    run), so no work continues for nobody. When the server stops, every open stream ends
+    promptly with UNAVAILABLE (reason SERVER_SHUTTING_DOWN), so clients resume elsewhere
+    from their cursor instead of waiting out the grace period.
+    """
+
+    def wrap(body: ServerStreamBody) -> ServerStreamHandler:
+        @functools.wraps(body)
+        async def handler(self: Any, request: Any, context: Context) -> AsyncIterator[Any]:
+            runtime = self.runtime
+            outcome = _Outcome(body.__name__, request_id=getattr(request, "request_id", ""))
+            task = asyncio.current_task()
+            runtime.metrics.stream_opened(outcome.method)
+            try:
+                if task is not None:
+                    runtime.streams.add(task)
+                call = _authorize(runtime, context, role, outcome)
+                _check_parsed(request)
+                if runtime.stopping:
+                    raise _shutting_down()
+                async for message in body(self, request, call):
+                    outcome.messages_out += 1
+                    runtime.metrics.messages(outcome.method, "out")
+                    yield message
+            except asyncio.CancelledError:
+                if not runtime.stopping:
+                    outcome.code = grpc.StatusCode.CANCELLED
+                    raise
+                # Cancelled by `Runtime.end_streams`: tell the client to reconnect.
+                await _fail(context, _shutting_down(), outcome)
+            except Exception as error:
+                await _fail(context, error, outcome)
+            finally:
+                if task is not None:
+                    runtime.streams.discard(task)
+                runtime.metrics.stream_closed(outcome.method)
+                outcome.write(runtime, streaming=True)
+
+        setattr(handler, SPEC_ATTRIBUTE, RpcSpec(False, True, role))
+        return handler
+
+    return wrap
+
+
+def _shutting_down() -> Unavailable:
+    return Unavailable(
+        "the server is shutting down; reconnect and resume from your last cursor",
+        reason="SERVER_SHUTTING_DOWN",
+    )
+
+
+def _header(metadata: Any) -> str:
+    for name, value in metadata:
         if name == "x-request-id":
-            return value if isinstance(value, str) else value.decode(errors="replace")
+            text = value if isinstance(value, str) else value.decode(errors="replace")
+            return str(text)[:128]
     return ""

@@ -1,4 +1,4 @@
-"""Engine and transactions: the server's connections run as the INSERT-only role.
+"""Engine, units of work and the one place database errors become domain errors.
 
 Migrations run as the database owner; the server connects with the same URL but every
 pooled connection immediately does `SET ROLE ledger_app`, a role holding only SELECT and
@@ -8,16 +8,26 @@ by privileges and by the tables' triggers.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, exc, text
+import psycopg2
+from sqlalchemy import Connection, Engine, create_engine, event, exc, text
 
-from ledger_server.domain.errors import Unavailable
-from ledger_server.storage.results_repository import SqlResultsRepository
+from ledger_server.domain.errors import Aborted, Unavailable
+from ledger_server.storage.request_ids import SqlRequestIds
+from ledger_server.storage.results_store.repository import SqlResultsRepository
 
 APP_ROLE = "ledger_app"
+T = TypeVar("T")
+log = logging.getLogger("ledger.storage")
+
+# How often `run` tries a unit of work that keeps losing races before it answers ABORTED.
+CONFLICT_ATTEMPTS = 4
 
 
 def make_engine(
@@ -54,33 +64,75 @@ def ping(engine: Engine) -> None:
         connection.execute(text("SELECT 1"))
 
 
-class SqlTransactions:
-    """One transaction per use case: commit on success, roll back on any error."""
+class SqlUnitOfWork:
+    """One transaction's repositories: the shared ones, then one per service."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.request_ids = SqlRequestIds(connection)
+        self.results = SqlResultsRepository(connection)
+
+
+class _Conflict(Aborted):
+    """A lost race the unit of work may retry; ABORTED once the retries run out."""
+
+
+class SqlTransactions:
+    """Units of work: commit on success, roll back on any error, errors mapped once."""
+
+    def __init__(self, engine: Engine, *, attempts: int = CONFLICT_ATTEMPTS) -> None:
         self._engine = engine
+        self._attempts = attempts
 
     @contextmanager
-    def begin(self) -> Iterator[SqlResultsRepository]:
+    def begin(self) -> Iterator[SqlUnitOfWork]:
         try:
             with self._engine.begin() as connection:
-                yield SqlResultsRepository(connection)
-        except (exc.OperationalError, exc.InterfaceError) as error:
-            if error.connection_invalidated or _is_transient(error):
-                # The database is away, overloaded or too slow: the caller's cue to retry
-                # (every creating call is idempotent), not a bug to report as INTERNAL.
-                raise Unavailable(
-                    "the database is unavailable; retry shortly", reason="DATABASE_UNAVAILABLE"
-                ) from error
-            raise
+                yield SqlUnitOfWork(connection)
+        except exc.DBAPIError as error:
+            raise _domain_error(error) from error
+
+    def run(self, work: Callable[[SqlUnitOfWork], T]) -> T:
+        for attempt in range(1, self._attempts + 1):
+            try:
+                with self.begin() as uow:
+                    return work(uow)
+            except _Conflict as conflict:
+                if attempt == self._attempts:
+                    raise Aborted(
+                        "the request kept conflicting with concurrent ones; retry it",
+                        reason="CONCURRENT_CONFLICT",
+                    ) from conflict
+                log.info("retrying a unit of work", extra={"attempt": attempt})
+                # A short random pause, so two racing transactions do not collide again.
+                time.sleep(random.uniform(0, 0.01 * attempt))
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 # SQLSTATE classes that say "try again later": connection exceptions, insufficient
 # resources, operator intervention (shutdown, statement timeout), system errors.
 _TRANSIENT_CLASSES = ("08", "53", "57", "58")
+# Lost races: a serialization failure or a deadlock (class 40), a constraint another
+# transaction satisfied first (class 23, e.g. a unique key taken meanwhile).
+_CONFLICT_CLASSES = ("40", "23")
 
 
-def _is_transient(error: exc.DBAPIError) -> bool:
+def _domain_error(error: exc.DBAPIError) -> Exception:
+    """The domain error a database failure means; unexpected ones pass through as bugs."""
     code = getattr(error.orig, "pgcode", None)
-    # psycopg2 reports refused, reset and timed-out connections without a SQLSTATE.
-    return code is None or code[:2] in _TRANSIENT_CLASSES
+    if (
+        error.connection_invalidated
+        or (code is not None and code[:2] in _TRANSIENT_CLASSES)
+        # psycopg2 reports refused, reset and dropped connections without a SQLSTATE,
+        # sometimes as a bare DatabaseError ("server closed the connection unexpectedly").
+        or isinstance(error.orig, psycopg2.OperationalError | psycopg2.InterfaceError)
+        or (code is None and type(error.orig) is psycopg2.DatabaseError)
+    ):
+        # The database is away, overloaded or too slow: the caller's cue to retry (every
+        # creating call is idempotent), not a bug to report as INTERNAL.
+        return Unavailable(
+            "the database is unavailable; retry shortly", reason="DATABASE_UNAVAILABLE"
+        )
+    if code is not None and code[:2] in _CONFLICT_CLASSES:
+        return _Conflict("the request conflicted with a concurrent one; retry it")
+    return error

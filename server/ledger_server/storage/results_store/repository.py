@@ -18,9 +18,8 @@ from psycopg2.extensions import connection as PgConnection  # noqa: N812 - drive
 from psycopg2.extensions import cursor as PgCursor  # noqa: N812
 from psycopg2.extras import Json
 from sqlalchemy import Connection, Row, Select, Table, and_, or_, select, tuple_
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from ledger_server.domain.estimates import (
+from ledger_server.domain.results_store.estimates import (
     SCHEMA_VERSION,
     STATUS_COMPLETED,
     Breakdown,
@@ -30,45 +29,19 @@ from ledger_server.domain.estimates import (
     Resource,
     ServiceTotal,
 )
-from ledger_server.domain.ports import ClaimedRequest, JobFilters
-from ledger_server.storage.tables import (
+from ledger_server.domain.results_store.ports import JobFilters
+from ledger_server.storage.results_store.tables import (
     job_region_services,
     job_regions,
     job_resources,
     job_services,
     jobs,
-    request_ids,
 )
 
 
 class SqlResultsRepository:
     def __init__(self, connection: Connection) -> None:
         self._db = connection
-
-    def claim_request(
-        self, method: str, request_id: str, fingerprint: bytes, resource_id: uuid.UUID
-    ) -> ClaimedRequest | None:
-        # ON CONFLICT waits for a concurrent claim of the same id to commit or roll back,
-        # so two racing retries end with one job and one shared answer.
-        claimed = self._db.execute(
-            pg_insert(request_ids)
-            .values(
-                method=method,
-                request_id=request_id,
-                fingerprint=fingerprint,
-                resource_id=resource_id,
-            )
-            .on_conflict_do_nothing()
-            .returning(request_ids.c.request_id)
-        ).first()
-        if claimed is not None:
-            return None
-        earlier = self._db.execute(
-            select(request_ids.c.fingerprint, request_ids.c.resource_id).where(
-                request_ids.c.method == method, request_ids.c.request_id == request_id
-            )
-        ).one()
-        return ClaimedRequest(bytes(earlier.fingerprint), earlier.resource_id)
 
     def add_job(self, job: NewJob) -> Job:
         # The hot write path, in one round trip before the commit: the job row with its

@@ -2,53 +2,46 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import grpc
-
 from ledger.v1 import results_store_service_pb2 as rs
-from ledger.v1 import results_store_service_pb2_grpc as rs_grpc
 from ledger_server.api_keys import Role
-from ledger_server.domain.cache import ImmutableCache
-from ledger_server.domain.results_store import ResultsStore
-from ledger_server.rpc import convert
-from ledger_server.rpc.handler import Runtime, Servicer, unary
+from ledger_server.domain.results_store.use_cases import ResultsStore
+from ledger_server.rpc.handler import Call, Runtime, unary
+from ledger_server.rpc.idempotency import request_key
+from ledger_server.rpc.results_store import convert
+from ledger_server.rpc.service import Servicer
 
-Context = grpc.aio.ServicerContext[Any, Any]
 
-
-class ResultsStoreServicer(Servicer, rs_grpc.ResultsStoreServiceServicer):
-    def __init__(
-        self, runtime: Runtime, store: ResultsStore, *, reply_cache_size: int = 10_000
-    ) -> None:
+class ResultsStoreServicer(Servicer, service=rs.DESCRIPTOR.services_by_name["ResultsStoreService"]):
+    def __init__(self, runtime: Runtime, store: ResultsStore) -> None:
         super().__init__(runtime)
         self.store = store
-        # A job never changes, so neither does its GetJob reply: the wire form is built
-        # once per job and served as is, which keeps the hottest read near an empty RPC.
-        self._job_replies: ImmutableCache[str, rs.GetJobResponse] = ImmutableCache(reply_cache_size)
 
     @unary(Role.WRITER)
     async def StoreEstimate(  # noqa: N802 - gRPC method names
-        self, request: rs.StoreEstimateRequest, context: Context
+        self, request: rs.StoreEstimateRequest, call: Call
     ) -> rs.StoreEstimateResponse:
-        command = convert.store_estimate_command(request)
-        job = await self.runtime.offload(self.store.store_estimate, command)
-        return rs.StoreEstimateResponse(job=convert.job_out(job))
+        # Counts are checked here, on the loop, because that is free; converting and
+        # fingerprinting up to 16 MiB is not, so it runs with the write on a DB thread.
+        convert.check_sizes(request)
+
+        def store() -> rs.StoreEstimateResponse:
+            job = self.store.store_estimate(
+                convert.store_estimate_command(request), request_key(request)
+            )
+            return rs.StoreEstimateResponse(job=convert.job_out(job))
+
+        return await self.runtime.offload(store)
 
     @unary(Role.READER)
-    async def GetJob(self, request: rs.GetJobRequest, context: Context) -> rs.GetJobResponse:  # noqa: N802
+    async def GetJob(self, request: rs.GetJobRequest, call: Call) -> rs.GetJobResponse:  # noqa: N802
         # Jobs never change, so a cached one is answered right here on the event loop.
-        reply = self._job_replies.get(request.job_id)
-        if reply is None:
-            job = self.store.peek_job(request.job_id)
-            if job is None:
-                job = await self.runtime.offload(self.store.get_job, request.job_id)
-            reply = rs.GetJobResponse(job=convert.job_out(job))
-            self._job_replies.put(request.job_id, reply)
-        return reply
+        job = self.store.peek_job(request.job_id)
+        if job is None:
+            job = await self.runtime.offload(self.store.get_job, request.job_id)
+        return rs.GetJobResponse(job=convert.job_out(job))
 
     @unary(Role.READER)
-    async def ListJobs(self, request: rs.ListJobsRequest, context: Context) -> rs.ListJobsResponse:  # noqa: N802
+    async def ListJobs(self, request: rs.ListJobsRequest, call: Call) -> rs.ListJobsResponse:  # noqa: N802
         filters = convert.job_filters(request)
         page = await self.runtime.offload(
             self.store.list_jobs, filters, request.page_size, request.page_token
@@ -59,7 +52,7 @@ class ResultsStoreServicer(Servicer, rs_grpc.ResultsStoreServiceServicer):
 
     @unary(Role.READER)
     async def ListJobResources(  # noqa: N802
-        self, request: rs.ListJobResourcesRequest, context: Context
+        self, request: rs.ListJobResourcesRequest, call: Call
     ) -> rs.ListJobResourcesResponse:
         job, page = await self.runtime.offload(
             self.store.list_job_resources,
@@ -76,7 +69,7 @@ class ResultsStoreServicer(Servicer, rs_grpc.ResultsStoreServiceServicer):
 
     @unary(Role.READER)
     async def ListJobServices(  # noqa: N802
-        self, request: rs.ListJobServicesRequest, context: Context
+        self, request: rs.ListJobServicesRequest, call: Call
     ) -> rs.ListJobServicesResponse:
         job, page = await self.runtime.offload(
             self.store.list_job_services, request.job_id, request.page_size, request.page_token
@@ -88,7 +81,7 @@ class ResultsStoreServicer(Servicer, rs_grpc.ResultsStoreServiceServicer):
 
     @unary(Role.READER)
     async def ListJobRegions(  # noqa: N802
-        self, request: rs.ListJobRegionsRequest, context: Context
+        self, request: rs.ListJobRegionsRequest, call: Call
     ) -> rs.ListJobRegionsResponse:
         job, page = await self.runtime.offload(
             self.store.list_job_regions, request.job_id, request.page_size, request.page_token
@@ -100,7 +93,7 @@ class ResultsStoreServicer(Servicer, rs_grpc.ResultsStoreServiceServicer):
 
     @unary(Role.READER)
     async def CompareJobs(  # noqa: N802
-        self, request: rs.CompareJobsRequest, context: Context
+        self, request: rs.CompareJobsRequest, call: Call
     ) -> rs.CompareJobsResponse:
         result = await self.runtime.offload(
             self.store.compare_jobs,
@@ -112,7 +105,7 @@ class ResultsStoreServicer(Servicer, rs_grpc.ResultsStoreServiceServicer):
 
     @unary(Role.READER)
     async def GetCostTrend(  # noqa: N802
-        self, request: rs.GetCostTrendRequest, context: Context
+        self, request: rs.GetCostTrendRequest, call: Call
     ) -> rs.GetCostTrendResponse:
         filters = convert.job_filters(request)
         page = await self.runtime.offload(

@@ -75,9 +75,6 @@ class StoreEstimateCommand:
     terraform_plan_hash: str = ""
     profile: str = ""
     labels: dict[str, str] = field(default_factory=dict)
-    request_id: str = ""
-    # A digest of the whole request but its request_id: a retry must match it exactly.
-    fingerprint: bytes = b""
 
 
 # --- what Ledger stores and returns -------------------------------------------------
@@ -153,5 +150,3 @@ class NewJob:
     resources: tuple[Resource, ...]
     services: tuple[ServiceTotal, ...]
     regions: tuple[RegionTotal, ...]
-    request_id: str
-    fingerprint: bytes

@@ -13,7 +13,15 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 from ledger_server.domain.errors import InvalidArgument, Violations
-from ledger_server.domain.estimates import (
+from ledger_server.domain.money import (
+    ZERO,
+    WireMoney,
+    decimal_from_wire,
+    display,
+    is_currency_code,
+    plain_amount,
+)
+from ledger_server.domain.results_store.estimates import (
     UNKNOWN,
     Breakdown,
     BreakdownInput,
@@ -26,14 +34,6 @@ from ledger_server.domain.estimates import (
     ServiceCostInput,
     ServiceTotal,
     StoreEstimateCommand,
-)
-from ledger_server.domain.money import (
-    ZERO,
-    WireMoney,
-    decimal_from_wire,
-    display,
-    is_currency_code,
-    plain_amount,
 )
 from ledger_server.domain.validation import (
     check_json,
@@ -51,7 +51,6 @@ def prepare_new_job(command: StoreEstimateCommand) -> NewJob:
     check_text(command.user_id, "user_id", violations, max_length=256)
     check_text(command.terraform_plan_hash, "terraform_plan_hash", violations, max_length=256)
     check_text(command.profile, "profile", violations, max_length=64)
-    check_text(command.request_id, "request_id", violations, max_length=128)
     check_labels(command.labels, "labels", violations)
     estimate = command.estimate
     if estimate is None:
@@ -85,8 +84,6 @@ def prepare_new_job(command: StoreEstimateCommand) -> NewJob:
         resources=tuple(resources),
         services=services,
         regions=regions,
-        request_id=command.request_id,
-        fingerprint=command.fingerprint,
     )
 
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import Enum
 
-from ledger_server.domain.estimates import Job
 from ledger_server.domain.money import ZERO
+from ledger_server.domain.results_store.estimates import Job
 
 
 class Change(Enum):

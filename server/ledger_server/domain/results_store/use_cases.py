@@ -1,42 +1,59 @@
 """ResultsStore use cases: store estimates as jobs, read them back, compare, trend.
 
-Each use case owns its transaction. Reads never recompute aggregates: they return what
+Each use case owns its unit of work. Reads never recompute aggregates: they return what
 `estimate_rules` computed when the job was written.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TypeVar
 
-from ledger_server.domain import comparison, cursors
+from ledger_server.domain import cursors, idempotency
 from ledger_server.domain.cache import ImmutableCache
 from ledger_server.domain.errors import (
-    AlreadyExists,
     FailedPrecondition,
     FieldViolation,
     InvalidArgument,
     NotFound,
     Violations,
 )
-from ledger_server.domain.estimate_rules import prepare_new_job
-from ledger_server.domain.estimates import (
+from ledger_server.domain.idempotency import RequestKey
+from ledger_server.domain.money import ZERO
+from ledger_server.domain.paging import CursorSpec, Page, page_size
+from ledger_server.domain.ports import Transactions, UnitOfWork
+from ledger_server.domain.results_store import comparison
+from ledger_server.domain.results_store.estimate_rules import prepare_new_job
+from ledger_server.domain.results_store.estimates import (
     Job,
     RegionTotal,
     Resource,
     ServiceTotal,
     StoreEstimateCommand,
 )
-from ledger_server.domain.money import ZERO
-from ledger_server.domain.paging import Page, decode_token, encode_token, next_token, page_size
-from ledger_server.domain.ports import JobFilters, ResultsRepository, Transactions
+from ledger_server.domain.results_store.ports import JobFilters, ResultsRepository
 from ledger_server.domain.validation import check_text
 
 STORE_ESTIMATE = "StoreEstimate"
 TotalT = TypeVar("TotalT", ServiceTotal, RegionTotal)
+
+# One cursor spec per List: what its page token holds and how each part parses back.
+LIST_JOBS = CursorSpec("ListJobs", cursors.utc_time, cursors.uuid_id)
+LIST_JOB_RESOURCES = CursorSpec("ListJobResources", cursors.amount, cursors.position)
+LIST_JOB_SERVICES = CursorSpec("ListJobServices", cursors.amount, cursors.name)
+LIST_JOB_REGIONS = CursorSpec("ListJobRegions", cursors.amount, cursors.name)
+# A trend page also carries the last total, so the next page's first change is right.
+GET_COST_TREND = CursorSpec("GetCostTrend", cursors.utc_time, cursors.uuid_id, cursors.amount)
+
+_CANONICAL_UUID = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
+# Bounds of the job cache: jobs are small (no resources), a few hundred bytes each.
+JOB_CACHE_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -46,13 +63,15 @@ class TrendPoint:
 
 
 def parse_id(value: str, field: str) -> uuid.UUID:
-    try:
-        if len(value) > 64:
-            raise ValueError
-        return uuid.UUID(value)
-    except ValueError:
+    """A job id in its one accepted spelling (8-4-4-4-12 hex digits), parsed.
+
+    Other spellings `uuid.UUID` would take (braces, urn:uuid:, no hyphens, padding) are
+    refused, so one job has one key in every cache and every page-token scope.
+    """
+    if not _CANONICAL_UUID.fullmatch(value):
         message = "is required" if not value else "must be a UUID like 3f1c2a9e-6a55-4c8e-..."
-        raise InvalidArgument([FieldViolation(field, message)]) from None
+        raise InvalidArgument([FieldViolation(field, message)])
+    return uuid.UUID(value)
 
 
 def check_filters(filters: JobFilters) -> None:
@@ -65,55 +84,63 @@ def check_filters(filters: JobFilters) -> None:
     violations.raise_if_any()
 
 
+def job_size(job: Job) -> int:
+    """Roughly the bytes a cached job holds: its text, its labels, the objects around them."""
+    text = len(job.user_id) + len(job.terraform_plan_hash) + len(job.profile)
+    labels = sum(len(k) + len(v) + 120 for k, v in job.labels.items())
+    return 1200 + text + labels
+
+
 class ResultsStore:
     def __init__(self, transactions: Transactions, *, cache_size: int = 10_000) -> None:
         self._transactions = transactions
-        self._jobs: ImmutableCache[uuid.UUID, Job] = ImmutableCache(cache_size)
+        # Jobs are never rewritten and a job id never names another version: the one
+        # kind of record the cache may hold.
+        self._jobs: ImmutableCache[uuid.UUID, Job] = ImmutableCache(
+            cache_size, max_bytes=JOB_CACHE_BYTES, size_of=job_size
+        )
 
-    def store_estimate(self, command: StoreEstimateCommand) -> Job:
+    def store_estimate(self, command: StoreEstimateCommand, request: RequestKey | None) -> Job:
+        if request is not None:
+            idempotency.check_request_id(request.request_id)
         new_job = prepare_new_job(command)
-        with self._transactions.begin() as repo:
-            if new_job.request_id:
-                earlier = repo.claim_request(
-                    STORE_ESTIMATE, new_job.request_id, new_job.fingerprint, new_job.job_id
-                )
-                if earlier is not None:
-                    if earlier.fingerprint != new_job.fingerprint:
-                        raise AlreadyExists(
-                            "request_id was already used for a different StoreEstimate request",
-                            reason="REQUEST_ID_REUSED",
-                            metadata={"request_id": new_job.request_id},
-                        )
-                    return self._require_job(repo, earlier.resource_id)
-            job = repo.add_job(new_job)
+
+        def write(uow: UnitOfWork) -> Job:
+            earlier = idempotency.claim(
+                uow.request_ids, STORE_ESTIMATE, request, str(new_job.job_id)
+            )
+            if earlier is not None:
+                return self._require_job(uow.results, uuid.UUID(earlier))
+            return uow.results.add_job(new_job)
+
+        job = self._transactions.run(write)
         self._jobs.put(job.job_id, job)
         return job
 
     def peek_job(self, job_id: str) -> Job | None:
         """The job if it is cached: answers without touching the database."""
-        try:
-            return self._jobs.get(uuid.UUID(job_id))
-        except ValueError:
+        if not _CANONICAL_UUID.fullmatch(job_id):
             return None
+        return self._jobs.get(uuid.UUID(job_id))
 
     def get_job(self, job_id: str) -> Job:
         key = parse_id(job_id, "job_id")
         cached = self._jobs.get(key)
         if cached is not None:
             return cached
-        with self._transactions.begin() as repo:
-            return self._require_job(repo, key)
+        with self._transactions.begin() as uow:
+            return self._require_job(uow.results, key)
 
     def list_jobs(self, filters: JobFilters, requested_size: int, token: str) -> Page[Job]:
         check_filters(filters)
         limit = page_size(requested_size, default=50)
-        scope = ("ListJobs", *_filter_scope(filters))
-        cursor = decode_token(token, scope, fields=2)
-        after = cursors.time_and_id(*cursor) if cursor else None
-        with self._transactions.begin() as repo:
-            jobs = repo.list_jobs(filters, after, limit + 1)
-        items, next_page = next_token(jobs, limit, scope, _job_cursor)
-        return Page(items, next_page)
+        scope = _filter_scope(filters)
+        cursor = LIST_JOBS.decode(token, scope)
+        with self._transactions.begin() as uow:
+            jobs = uow.results.list_jobs(
+                filters, (cursor[0], cursor[1]) if cursor else None, limit + 1
+            )
+        return LIST_JOBS.page(jobs, limit, scope, _job_cursor)
 
     def list_job_resources(
         self, job_id: str, service: str, region: str, requested_size: int, token: str
@@ -124,22 +151,22 @@ class ResultsStore:
         check_text(region, "region", violations, max_length=256)
         violations.raise_if_any()
         limit = page_size(requested_size, default=100)
-        scope = ("ListJobResources", job_id, service, region)
-        cursor = decode_token(token, scope, fields=2)
-        after = (cursors.amount(cursor[0]), cursors.position(cursor[1])) if cursor else None
-        with self._transactions.begin() as repo:
-            job = self._require_job(repo, key)
-            resources = repo.list_resources(key, service, region, after, limit + 1)
-        items, next_page = next_token(
-            resources, limit, scope, lambda r: (str(r.monthly_cost), str(r.position))
+        scope = (str(key), service, region)
+        cursor = LIST_JOB_RESOURCES.decode(token, scope)
+        after = (cursor[0], cursor[1]) if cursor else None
+        with self._transactions.begin() as uow:
+            job = self._require_job(uow.results, key)
+            resources = uow.results.list_resources(key, service, region, after, limit + 1)
+        page = LIST_JOB_RESOURCES.page(
+            resources, limit, scope, lambda r: (r.monthly_cost, r.position)
         )
-        return job, Page(items, next_page)
+        return job, page
 
     def list_job_services(
         self, job_id: str, requested_size: int, token: str
     ) -> tuple[Job, Page[ServiceTotal]]:
         return self._totals_page(
-            "ListJobServices",
+            LIST_JOB_SERVICES,
             job_id,
             requested_size,
             token,
@@ -151,7 +178,7 @@ class ResultsStore:
         self, job_id: str, requested_size: int, token: str
     ) -> tuple[Job, Page[RegionTotal]]:
         return self._totals_page(
-            "ListJobRegions",
+            LIST_JOB_REGIONS,
             job_id,
             requested_size,
             token,
@@ -161,7 +188,7 @@ class ResultsStore:
 
     def _totals_page(
         self,
-        rpc: str,
+        spec: CursorSpec,
         job_id: str,
         requested_size: int,
         token: str,
@@ -173,16 +200,13 @@ class ResultsStore:
         """One page of a job's stored aggregates, most expensive first (ties by name)."""
         key = parse_id(job_id, "job_id")
         limit = page_size(requested_size, default=100)
-        scope = (rpc, job_id)
-        cursor = decode_token(token, scope, fields=2)
-        after = (cursors.amount(cursor[0]), cursors.name(cursor[1])) if cursor else None
-        with self._transactions.begin() as repo:
-            job = self._require_job(repo, key)
-            totals = fetch(repo, key, after, limit + 1)
-        items, next_page = next_token(
-            totals, limit, scope, lambda t: (str(t.monthly_cost), name_of(t))
-        )
-        return job, Page(items, next_page)
+        scope = (str(key),)
+        cursor = spec.decode(token, scope)
+        after = (cursor[0], cursor[1]) if cursor else None
+        with self._transactions.begin() as uow:
+            job = self._require_job(uow.results, key)
+            totals = fetch(uow.results, key, after, limit + 1)
+        return job, spec.page(totals, limit, scope, lambda t: (t.monthly_cost, name_of(t)))
 
     def compare_jobs(
         self, base_job_id: str, target_job_id: str, max_resource_diffs: int = 0
@@ -192,7 +216,8 @@ class ResultsStore:
         diff_limit = page_size(
             max_resource_diffs, default=1000, maximum=5000, field="max_resource_diffs"
         )
-        with self._transactions.begin() as repo:
+        with self._transactions.begin() as uow:
+            repo = uow.results
             base = self._require_job(repo, base_key)
             target = self._require_job(repo, target_key)
             if base.currency_code != target.currency_code:
@@ -234,13 +259,13 @@ class ResultsStore:
             )
         check_filters(filters)
         limit = page_size(requested_size, default=100)
-        scope = ("GetCostTrend", *_filter_scope(filters))
-        cursor = decode_token(token, scope, fields=3)
-        after = cursors.time_and_id(cursor[0], cursor[1]) if cursor else None
-        previous = cursors.amount(cursor[2]) if cursor else None
-        with self._transactions.begin() as repo:
-            jobs = repo.list_jobs(filters, after, limit + 1, oldest_first=True)
-        page, _ = next_token(jobs, limit, scope, _job_cursor)
+        scope = _filter_scope(filters)
+        cursor = GET_COST_TREND.decode(token, scope)
+        after = (cursor[0], cursor[1]) if cursor else None
+        previous: Decimal | None = cursor[2] if cursor else None
+        with self._transactions.begin() as uow:
+            jobs = uow.results.list_jobs(filters, after, limit + 1, oldest_first=True)
+        page = jobs[:limit]
         points = []
         for job in page:
             change = ZERO if previous is None else job.total_monthly_cost - previous
@@ -249,7 +274,7 @@ class ResultsStore:
         next_page = ""
         if len(jobs) > limit:
             last = page[-1]
-            next_page = encode_token(scope, (*_job_cursor(last), str(last.total_monthly_cost)))
+            next_page = GET_COST_TREND.encode(scope, (*_job_cursor(last), last.total_monthly_cost))
         return Page(points, next_page)
 
     def _require_job(self, repo: ResultsRepository, job_id: uuid.UUID) -> Job:
@@ -273,5 +298,5 @@ def _filter_scope(filters: JobFilters) -> tuple[str, ...]:
     )
 
 
-def _job_cursor(job: Job) -> tuple[str, str]:
-    return (job.create_time.isoformat(), str(job.job_id))
+def _job_cursor(job: Job) -> tuple[object, ...]:
+    return (job.create_time, job.job_id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -11,9 +10,11 @@ from google.protobuf import struct_pb2, timestamp_pb2
 
 from ledger.v1 import estimate_pb2, money_pb2
 from ledger.v1 import results_store_service_pb2 as rs
-from ledger_server.domain.comparison import Comparison, CostDelta, ResourceDiff
 from ledger_server.domain.errors import FieldViolation, InvalidArgument
-from ledger_server.domain.estimates import (
+from ledger_server.domain.money import WireMoney, wire_from_decimal
+from ledger_server.domain.results_store.comparison import Comparison, CostDelta, ResourceDiff
+from ledger_server.domain.results_store.estimate_rules import MAX_RESOURCES
+from ledger_server.domain.results_store.estimates import (
     STATUS_COMPLETED,
     BreakdownInput,
     EstimateInput,
@@ -26,9 +27,8 @@ from ledger_server.domain.estimates import (
     ServiceTotal,
     StoreEstimateCommand,
 )
-from ledger_server.domain.money import WireMoney, wire_from_decimal
-from ledger_server.domain.ports import JobFilters
-from ledger_server.domain.results_store import TrendPoint
+from ledger_server.domain.results_store.ports import JobFilters
+from ledger_server.domain.results_store.use_cases import TrendPoint
 
 # google.protobuf.Timestamp's valid range: 0001-01-01 to 9999-12-31, nanos in [0, 1e9).
 _MIN_SECONDS = -62_135_596_800
@@ -94,7 +94,22 @@ def _resource_in(resource: estimate_pb2.ResourceCost) -> ResourceInput:
     )
 
 
+def check_sizes(request: rs.StoreEstimateRequest) -> None:
+    """Refuses oversized lists before any per-item work: counting is free, converting not."""
+    e = request.estimate
+    for path, count in (
+        ("estimate.by_resource", len(e.by_resource)),
+        ("estimate.by_service", len(e.by_service)),
+        ("estimate.by_region", len(e.by_region)),
+    ):
+        if count > MAX_RESOURCES:
+            raise InvalidArgument(
+                [FieldViolation(path, f"must hold at most {MAX_RESOURCES} entries, got {count}")]
+            )
+
+
 def store_estimate_command(request: rs.StoreEstimateRequest) -> StoreEstimateCommand:
+    check_sizes(request)
     estimate = None
     if request.HasField("estimate"):
         e = request.estimate
@@ -120,18 +135,7 @@ def store_estimate_command(request: rs.StoreEstimateRequest) -> StoreEstimateCom
         terraform_plan_hash=request.terraform_plan_hash,
         profile=request.profile,
         labels=dict(request.labels),
-        request_id=request.request_id,
-        # Only a request with an id can be retried, so only it needs a fingerprint.
-        fingerprint=request_fingerprint(request) if request.request_id else b"",
     )
-
-
-def request_fingerprint(request: Any) -> bytes:
-    """A digest of the request without its request_id: what a true retry repeats."""
-    body = type(request)()
-    body.CopyFrom(request)
-    body.request_id = ""
-    return hashlib.sha256(body.SerializeToString(deterministic=True)).digest()
 
 
 def time_in(message: Any, field: str) -> datetime | None:

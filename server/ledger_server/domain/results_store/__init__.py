@@ -1,0 +1,1 @@
+"""ResultsStoreService: cloud cost estimates stored as jobs, compared and trended."""

@@ -1,0 +1,1 @@
+"""ResultsStoreService on the wire: its servicer and its protobuf conversions."""

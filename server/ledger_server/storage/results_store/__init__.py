@@ -1,0 +1,1 @@
+"""ResultsStoreService storage: its tables and its repository."""
