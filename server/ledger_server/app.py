@@ -63,6 +63,7 @@ class LedgerServer:
         self._server: grpc.aio.Server | None = None
         self._watcher: asyncio.Task[None] | None = None
         self._runtime: Runtime | None = None
+        self.servicers: list[Servicer] = []
         self.service_names: list[str] = []
         self.serving = False
 
@@ -82,6 +83,7 @@ class LedgerServer:
         self._runtime = runtime
         for servicer in build_servicers(settings, runtime, SqlTransactions(self._engine)):
             add_to_server(servicer, server)
+            self.servicers.append(servicer)
             self.service_names.append(servicer.SERVICE.full_name)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(

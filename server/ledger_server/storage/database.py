@@ -120,6 +120,9 @@ _CONFLICT_CLASSES = ("40", "23")
 def _domain_error(error: exc.DBAPIError) -> Exception:
     """The domain error a database failure means; unexpected ones pass through as bugs."""
     code = getattr(error.orig, "pgcode", None)
+    # First: psycopg2 files serialization failures and deadlocks under OperationalError.
+    if code is not None and code[:2] in _CONFLICT_CLASSES:
+        return _Conflict("the request conflicted with a concurrent one; retry it")
     if (
         error.connection_invalidated
         or (code is not None and code[:2] in _TRANSIENT_CLASSES)
@@ -133,6 +136,4 @@ def _domain_error(error: exc.DBAPIError) -> Exception:
         return Unavailable(
             "the database is unavailable; retry shortly", reason="DATABASE_UNAVAILABLE"
         )
-    if code is not None and code[:2] in _CONFLICT_CLASSES:
-        return _Conflict("the request conflicted with a concurrent one; retry it")
     return error
