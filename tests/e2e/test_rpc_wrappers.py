@@ -26,15 +26,24 @@ READER = (("authorization", "Bearer reader-key"),)
 WRITER = (("authorization", "Bearer writer-key"),)
 
 
-def _reason(error: grpc.aio.AioRpcError) -> str:
+def _detail(error: grpc.aio.AioRpcError, kind: Any) -> Any:
+    """The first detail of type `kind` in the error's google.rpc.Status."""
     status = rpc_status.from_call(error)
     assert status is not None
     for detail in status.details:
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
-            return str(info.reason)
-    return ""
+        if detail.Is(kind.DESCRIPTOR):
+            found = kind()
+            detail.Unpack(found)
+            return found
+    raise AssertionError(f"no {kind.DESCRIPTOR.name} in {status}")
+
+
+def _reason(error: grpc.aio.AioRpcError) -> str:
+    return str(_detail(error, error_details_pb2.ErrorInfo).reason)
+
+
+def _field(error: grpc.aio.AioRpcError) -> str:
+    return str(_detail(error, error_details_pb2.BadRequest).field_violations[0].field)
 
 
 def _stubs(channel: grpc.aio.Channel) -> tuple[Any, Any, Any]:
@@ -183,14 +192,3 @@ def test_malformed_messages_are_invalid_argument_in_every_call_shape() -> None:
             return results
 
     assert asyncio.run(scenario()) == [(grpc.StatusCode.INVALID_ARGUMENT, "request")] * 3
-
-
-def _field(error: grpc.aio.AioRpcError) -> str:
-    status = rpc_status.from_call(error)
-    assert status is not None
-    for detail in status.details:
-        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            bad = error_details_pb2.BadRequest()
-            detail.Unpack(bad)
-            return str(bad.field_violations[0].field)
-    return ""
