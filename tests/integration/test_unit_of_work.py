@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 
 import pytest
@@ -79,4 +81,40 @@ def test_a_failed_attempt_leaves_nothing_behind(database_url: str) -> None:
     # Had the first attempt's claim survived, the second would see it as a replay.
     assert SqlTransactions(engine).run(work) is None
     assert len(attempts) == 2
+    engine.dispose()
+
+
+def test_a_key_lock_serialises_transactions_on_that_key_only(database_url: str) -> None:
+    engine = make_engine(database_url)
+    transactions = SqlTransactions(engine)
+    key = f"instance:{uuid.uuid4()}"
+    holding = threading.Event()
+    release = threading.Event()
+    order: list[str] = []
+
+    def first() -> None:
+        with transactions.begin() as uow:
+            uow.lock(key)
+            holding.set()
+            release.wait(5)
+            order.append("first done")
+
+    def second() -> None:
+        holding.wait(5)
+        with transactions.begin() as uow:
+            uow.lock(key)  # waits for `first` to commit
+            order.append("second locked")
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    holding.wait(5)
+    with transactions.begin() as uow:
+        uow.lock(f"{key}-other")  # another key is not held up
+        order.append("other key locked")
+    time.sleep(0.2)  # the second transaction is still waiting on the first
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert order == ["other key locked", "first done", "second locked"]
     engine.dispose()

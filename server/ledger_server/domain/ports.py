@@ -38,7 +38,15 @@ class RequestIdRepository(Protocol):
 
 
 class UnitOfWork(Protocol):
-    """One transaction's repositories."""
+    """One transaction's repositories, and a lock to serialise work on one key."""
+
+    def lock(self, key: str) -> None:
+        """Waits until no other transaction holds `key`, then holds it until this one ends.
+
+        For read-then-append work on one record (the next version of an evaluation, the
+        periods of one instance) across any number of server processes: the app role
+        may not lock rows, but it may take transaction-scoped advisory locks.
+        """
 
     @property
     def request_ids(self) -> RequestIdRepository: ...

@@ -72,6 +72,13 @@ class SqlUnitOfWork:
         self.request_ids = SqlRequestIds(connection)
         self.results = SqlResultsRepository(connection)
 
+    def lock(self, key: str) -> None:
+        # A 64-bit hash of the key: distinct keys may rarely share a lock, which only
+        # serialises more than needed, never less.
+        self.connection.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
+        )
+
 
 class _Conflict(Aborted):
     """A lost race the unit of work may retry; ABORTED once the retries run out."""
