@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import NamedTuple
 
 from ledger_server.domain.errors import Violations
@@ -78,3 +78,14 @@ def wire_from_decimal(amount: Decimal, currency: str) -> WireMoney:
 def display(amount: Decimal) -> str:
     """An amount for messages: exact, without trailing zeros or exponent (16, 0.3)."""
     return format(amount.normalize(), "f")
+
+
+def percentage_change(base: Decimal, target: Decimal) -> Decimal | None:
+    """100 * (target - base) / base to 2 places; 0 from zero to zero, None from zero up.
+
+    The one rule for "how much did this change" wherever Ledger reports it (job
+    comparisons, trends, savings against the previous period), so the figures agree.
+    """
+    if base == ZERO:
+        return ZERO if target == ZERO else None
+    return (100 * (target - base) / base).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)

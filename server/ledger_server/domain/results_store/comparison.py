@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from enum import Enum
 
-from ledger_server.domain.money import ZERO
+from ledger_server.domain.money import ZERO, percentage_change
 from ledger_server.domain.results_store.estimates import Job
+
+__all__ = ["percentage_change"]  # the shared rule, used here for job totals
 
 
 class Change(Enum):
@@ -50,13 +52,6 @@ class Comparison:
     region_deltas: list[CostDelta]
     resource_diffs: list[ResourceDiff]
     resource_diff_count: int
-
-
-def percentage_change(base: Decimal, target: Decimal) -> Decimal | None:
-    """100 * (target - base) / base to 2 places; 0 from zero to zero, None from zero up."""
-    if base == ZERO:
-        return ZERO if target == ZERO else None
-    return (100 * (target - base) / base).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
 
 
 def cost_deltas(base: Mapping[str, Decimal], target: Mapping[str, Decimal]) -> list[CostDelta]:
