@@ -10,8 +10,6 @@ from enum import Enum
 from ledger_server.domain.money import ZERO, percentage_change
 from ledger_server.domain.results_store.estimates import Job
 
-__all__ = ["percentage_change"]  # the shared rule, used here for job totals
-
 
 class Change(Enum):
     ADDED = "ADDED"
