@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ledger_server.domain.results_store.comparison import (
-    Change,
-    cost_deltas,
-    percentage_change,
-    resource_diffs,
-)
+from ledger_server.domain.money import percentage_change
+from ledger_server.domain.results_store.comparison import Change, cost_deltas, resource_diffs
 
 
 def test_compare_jobs_percentage_change() -> None:
