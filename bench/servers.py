@@ -26,6 +26,7 @@ from grpc_load import HEALTH_CHECK
 from machine import postmaster_of
 from sqlalchemy.engine import make_url
 
+from ledger_server.config import normalize_database_url
 from ledger_server.storage.embedded import start_embedded
 from ledger_server.storage.migrate import upgrade
 
@@ -56,7 +57,7 @@ class Database:
 @contextmanager
 def database() -> Iterator[Database]:
     """DATABASE_URL as given, or a fresh `ledger_bench` on the embedded PostgreSQL."""
-    given = os.environ.get("DATABASE_URL", "")
+    given = normalize_database_url(os.environ.get("DATABASE_URL", ""))
     embedded = not given
     if embedded:
         admin = start_embedded(PG_DIR, database="postgres")

@@ -18,7 +18,7 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
 from ledger.v1 import results_store_service_pb2, results_store_service_pb2_grpc
-from ledger_server.config import Settings
+from ledger_server.config import Settings, normalize_database_url
 from ledger_server.domain.results_store import ResultsStore
 from ledger_server.reflection_pool import MethodAwarePool
 from ledger_server.rpc.auth import Authorizer
@@ -38,7 +38,7 @@ SERVICE_NAMES = [
 def resolve_database_url(settings: Settings) -> str:
     """DATABASE_URL when set; otherwise the embedded PostgreSQL under the data dir."""
     if settings.database_url:
-        return settings.database_url
+        return normalize_database_url(settings.database_url)
     return start_embedded(settings.data_dir / "postgres")
 
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ledger_server import logs
-from ledger_server.config import Settings
+from ledger_server.config import Settings, normalize_database_url
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,6 +70,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     if getattr(args, "workers", None) is not None:
         settings.workers = args.workers
     settings.migrate = bool(getattr(args, "migrate", False))
+    settings.database_url = normalize_database_url(settings.database_url)
     return settings
 
 

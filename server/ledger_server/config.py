@@ -38,7 +38,7 @@ class Settings:
         env = dict(os.environ if env is None else env)
         settings = cls()
         settings.listen = env.get("LEDGER_LISTEN", settings.listen)
-        settings.database_url = env.get("DATABASE_URL", "")
+        settings.database_url = normalize_database_url(env.get("DATABASE_URL", ""))
         settings.data_dir = Path(env.get("LEDGER_DATA_DIR", str(settings.data_dir)))
         settings.db_role = env.get("LEDGER_DB_ROLE", settings.db_role)
         settings.api_keys = parse_keys(env.get("LEDGER_API_KEYS", ""))
@@ -75,6 +75,34 @@ class Settings:
             raise ValueError(
                 f"{self.workers} workers need a fixed port to share, not {self.listen!r}"
             )
+
+
+# The driver Ledger ships with. Tools print `postgresql://` or `postgres://` (psql, pg_ctl,
+# cloud consoles), which SQLAlchemy 2.1 would hand to psycopg 3, a driver Ledger does not
+# install; so both mean psycopg2 here.
+BUNDLED_SCHEME = "postgresql+psycopg2"
+_POSTGRES_SCHEMES = ("postgresql", "postgres", BUNDLED_SCHEME)
+
+
+def normalize_database_url(url: str) -> str:
+    """`url` with the bundled driver; empty stays empty (the embedded database).
+
+    Raises ValueError, in one line, for anything Ledger cannot connect to. The message names
+    the scheme only: the rest of a URL may hold a password.
+    """
+    if not url:
+        return url
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        raise ValueError(
+            "the database URL must look like postgresql://user:password@host:5432/database"
+        )
+    if scheme.lower() not in _POSTGRES_SCHEMES:
+        raise ValueError(
+            f"unsupported database URL scheme {scheme!r}: use postgresql://, postgres:// "
+            f"or {BUNDLED_SCHEME}://"
+        )
+    return f"{BUNDLED_SCHEME}://{rest}"
 
 
 def _positive_int(text: str, name: str) -> int:
