@@ -6,7 +6,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PROTOS := $(wildcard protos/ledger/v1/*.proto)
 GEN    := client/ledger/v1
-LISTEN ?= 127.0.0.1:50051
+# `make run LISTEN=host:port` passes --listen; without it `ledger serve` reads LEDGER_LISTEN
+# and then its default (127.0.0.1:50051), as it does every setting: flag > env > default.
+LISTEN ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help install run migrate test lint fmt gen check-gen breaking bench clean
@@ -23,8 +25,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create .venv and install Ledger with its dev tools
 
-run: $(STAMP) ## Serve on 127.0.0.1:50051 (embedded PostgreSQL unless DATABASE_URL is set)
-	$(BIN)/ledger serve --listen $(LISTEN) $(if $(DATABASE_URL),,--migrate)
+run: $(STAMP) ## Serve on LEDGER_LISTEN or 127.0.0.1:50051 (embedded PostgreSQL unless DATABASE_URL)
+	$(BIN)/ledger serve $(if $(LISTEN),--listen $(LISTEN)) $(if $(DATABASE_URL),,--migrate)
 
 migrate: $(STAMP) ## Apply migrations to DATABASE_URL (or the embedded database)
 	$(BIN)/ledger migrate

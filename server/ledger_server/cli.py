@@ -55,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """Settings for a command: its flags win over the environment, which wins over defaults."""
     settings = Settings.from_env()
     from ledger_server.api_keys import parse_keys
 
@@ -77,7 +78,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 def _serve(args: argparse.Namespace) -> int:
     from ledger_server.app import serve
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     logs.configure(settings.log_level)
     if not settings.database_url:
         settings.migrate = True  # the embedded database is ours: keep it current
@@ -93,7 +94,7 @@ def _migrate(args: argparse.Namespace) -> int:
     from ledger_server.app import resolve_database_url
     from ledger_server.storage import migrate
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     logs.configure(settings.log_level)
     migrate.upgrade(resolve_database_url(settings), args.revision)
     print(f"database migrated to {args.revision}")
