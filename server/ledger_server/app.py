@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import logging
 import signal
-from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -18,6 +17,7 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
 from ledger.v1 import results_store_service_pb2, results_store_service_pb2_grpc
+from ledger_server import metrics
 from ledger_server.config import Settings, normalize_database_url
 from ledger_server.domain.results_store import ResultsStore
 from ledger_server.reflection_pool import MethodAwarePool
@@ -47,10 +47,16 @@ class LedgerServer:
         self.settings = settings
         self.database_url = database_url
         self.port = 0
+        self.metrics, self._metrics_registry = metrics.for_server(
+            settings.metrics_listen, settings.workers
+        )
+        self._metrics_endpoint: metrics.MetricsEndpoint | None = None
+        self.metrics_port = 0
         self._engine = make_engine(
             database_url, role=settings.db_role, pool_size=settings.pool_size
         )
-        self._executor = ThreadPoolExecutor(settings.pool_size, thread_name_prefix="ledger-db")
+        self.metrics.watch_pool(self._engine, settings.pool_size)
+        self._executor = self.metrics.database_executor(settings.pool_size)
         self._health = HealthServicer()
         self._server: grpc.aio.Server | None = None
         self._watcher: asyncio.Task[None] | None = None
@@ -68,7 +74,7 @@ class LedgerServer:
                 ("grpc.so_reuseport", 1 if settings.workers > 1 else 0),
             ]
         )
-        runtime = Runtime(Authorizer(settings.api_keys), self._executor)
+        runtime = Runtime(Authorizer(settings.api_keys), self._executor, self.metrics)
         store = ResultsStore(SqlTransactions(self._engine), cache_size=settings.job_cache_size)
         results_store_service_pb2_grpc.add_ResultsStoreServiceServicer_to_server(
             ResultsStoreServicer(runtime, store, reply_cache_size=settings.job_cache_size), server
@@ -84,6 +90,15 @@ class LedgerServer:
             pool=MethodAwarePool(),
         )
         self.port = self._bind(server)
+        if self._metrics_registry is not None:
+            self._metrics_endpoint = metrics.MetricsEndpoint(
+                settings.metrics_listen, self._metrics_registry
+            )
+            self.metrics_port = self._metrics_endpoint.port
+            log.info(
+                "metrics serving",
+                extra={"metrics_listen": settings.metrics_listen, "port": self.metrics_port},
+            )
         await server.start()
         self._server = server
         await self._check_database()
@@ -116,6 +131,7 @@ class LedgerServer:
             healthy = False
             if self.serving:
                 log.warning("database unreachable", extra={"error": type(error).__name__})
+        self.metrics.database_up(healthy)
         if healthy != self.serving or self._watcher is None:
             status = (
                 health_pb2.HealthCheckResponse.SERVING
@@ -144,6 +160,8 @@ class LedgerServer:
             await self._server.stop(self.settings.shutdown_grace if grace is None else grace)
         self._executor.shutdown(wait=True, cancel_futures=True)
         self._engine.dispose()
+        if self._metrics_endpoint:  # last: a scrape during the drain still sees it
+            self._metrics_endpoint.close()
 
     async def wait(self) -> None:
         if self._server:

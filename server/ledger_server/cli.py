@@ -34,6 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="server processes sharing the address, e.g. one per core (env LEDGER_WORKERS, "
         "default 1)",
     )
+    serve.add_argument(
+        "--metrics-listen",
+        help="host:port to serve Prometheus metrics on, GET /metrics (env LEDGER_METRICS_LISTEN, "
+        "default off)",
+    )
     serve.set_defaults(func=_serve)
 
     migrate = commands.add_parser("migrate", help="apply database migrations and exit")
@@ -60,7 +65,15 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     settings = Settings.from_env()
     from ledger_server.api_keys import parse_keys
 
-    for attribute in ("listen", "database_url", "data_dir", "tls_cert", "tls_key", "tls_client_ca"):
+    for attribute in (
+        "listen",
+        "database_url",
+        "data_dir",
+        "tls_cert",
+        "tls_key",
+        "tls_client_ca",
+        "metrics_listen",
+    ):
         value = getattr(args, attribute, None)
         if value:
             setattr(settings, attribute, value)
@@ -110,6 +123,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as error:  # bad settings: say what, not a traceback
         print(f"ledger: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # an address in use, a certificate file missing: say which
+        print(f"ledger: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

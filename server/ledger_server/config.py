@@ -32,6 +32,9 @@ class Settings:
     # Server processes sharing the listen address (SO_REUSEPORT). One process runs its
     # Python on one core; a host with more cores serves more with more workers.
     workers: int = 1
+    # host:port for Prometheus to scrape GET /metrics; empty: no metrics at all. With
+    # several workers the supervisor serves every worker's figures there.
+    metrics_listen: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -52,6 +55,7 @@ class Settings:
         settings.log_level = env.get("LEDGER_LOG_LEVEL", settings.log_level).upper()
         settings.pool_size = int(env.get("LEDGER_DB_POOL_SIZE", settings.pool_size))
         settings.workers = _positive_int(env.get("LEDGER_WORKERS", "1"), "LEDGER_WORKERS")
+        settings.metrics_listen = env.get("LEDGER_METRICS_LISTEN", settings.metrics_listen)
         return settings
 
     def check(self) -> None:
@@ -75,6 +79,10 @@ class Settings:
             raise ValueError(
                 f"{self.workers} workers need a fixed port to share, not {self.listen!r}"
             )
+        if self.metrics_listen:
+            _, port = split_metrics_listen(self.metrics_listen)
+            if port and str(port) == self.listen.rsplit(":", 1)[-1]:
+                raise ValueError(f"the metrics need a port of their own, not gRPC's {port}")
 
 
 # The driver Ledger ships with. Tools print `postgresql://` or `postgres://` (psql, pg_ctl,
@@ -113,6 +121,15 @@ def _positive_int(text: str, name: str) -> int:
     if value < 1:
         raise ValueError(f"{name} must be at least 1, got {value}")
     return value
+
+
+def split_metrics_listen(listen: str) -> tuple[str, int]:
+    """The metrics address `host:port` (`[::1]:9464` for IPv6) as a host and a port."""
+    host, separator, port = listen.rpartition(":")
+    host = host.strip("[]")
+    if not separator or not host or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"the metrics address must be host:port, got {listen!r}")
+    return host, int(port)
 
 
 def is_loopback(listen: str) -> bool:

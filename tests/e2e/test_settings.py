@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -111,3 +112,19 @@ def test_serve_settings_take_the_flag_then_the_environment_then_the_default(
         monkeypatch.setenv(name, value)
     args = build_parser().parse_args(["serve", *flags])
     assert settings_from_args(args).listen == listen
+
+
+def test_serve_says_in_one_line_when_the_metrics_port_is_taken(database_url: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        refused = ledger(
+            "serve", "--listen", "127.0.0.1:0", "--metrics-listen", f"127.0.0.1:{port}",
+            env={"DATABASE_URL": database_url},
+        )  # fmt: skip
+    assert refused.returncode == 1
+    assert f"ledger: could not serve metrics on 127.0.0.1:{port}: Address already in use" in (
+        refused.stderr
+    )
+    assert "Traceback" not in refused.stderr

@@ -1,4 +1,4 @@
-"""Settings from the environment: the worker count, the database URL."""
+"""Settings from the environment: the worker count, the database URL, metrics."""
 
 from __future__ import annotations
 
@@ -69,3 +69,26 @@ def test_database_url_without_a_scheme_is_refused_without_echoing_it() -> None:
     with pytest.raises(ValueError, match="must look like postgresql://") as refused:
         normalize_database_url("app:secret@db:5432/ledger")
     assert "secret" not in str(refused.value)
+
+
+def test_metrics_are_off_unless_an_address_is_given() -> None:
+    assert Settings.from_env({}).metrics_listen == ""
+    given = Settings.from_env({"LEDGER_METRICS_LISTEN": "0.0.0.0:9464"})
+    assert given.metrics_listen == "0.0.0.0:9464"
+    given.check()  # an unauthenticated scrape port may face the network: it holds no data
+
+
+@pytest.mark.parametrize(
+    ("metrics_listen", "message"),
+    [
+        ("9464", "the metrics address must be host:port, got '9464'"),
+        (":9464", "the metrics address must be host:port, got ':9464'"),
+        ("127.0.0.1:http", "the metrics address must be host:port"),
+        ("127.0.0.1:50051", "the metrics need a port of their own, not gRPC's 50051"),
+    ],
+)
+def test_settings_refuse_a_metrics_address_that_cannot_work(
+    metrics_listen: str, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        Settings(listen="127.0.0.1:50051", metrics_listen=metrics_listen).check()

@@ -14,13 +14,14 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
 
 import grpc
 
 from ledger_server.api_keys import Role
 from ledger_server.domain.errors import LedgerError
+from ledger_server.metrics import Metrics
 from ledger_server.rpc import errors
 from ledger_server.rpc.auth import Authorizer
 
@@ -33,6 +34,7 @@ R = TypeVar("R")
 class Runtime:
     authorizer: Authorizer
     executor: ThreadPoolExecutor
+    metrics: Metrics = field(default_factory=Metrics)  # the default counts nothing
 
     async def offload(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         loop = asyncio.get_running_loop()
@@ -79,12 +81,14 @@ def unary(role: Role) -> Callable[[Handler], Handler]:
                 log.exception("unhandled error", extra={"correlation_id": correlation_id})
                 await context.abort_with_status(errors.internal_status(correlation_id))
             finally:
+                seconds = time.perf_counter() - started
+                self.runtime.metrics.call_finished(method, code.name, seconds)
                 log.info(
                     "rpc",
                     extra={
                         "method": method,
                         "code": code.name,
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                        "duration_ms": round(seconds * 1000, 3),
                         "request_id": getattr(request, "request_id", "") or _header(context),
                         "caller": caller,
                     },
