@@ -14,13 +14,12 @@ import signal
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
-from grpc_reflection.v1alpha import reflection
 
 from ledger.v1 import results_store_service_pb2, results_store_service_pb2_grpc
 from ledger_server import metrics
 from ledger_server.config import Settings, normalize_database_url
 from ledger_server.domain.results_store import ResultsStore
-from ledger_server.reflection_pool import MethodAwarePool
+from ledger_server.reflection import enable_reflection
 from ledger_server.rpc.auth import Authorizer
 from ledger_server.rpc.handler import Runtime
 from ledger_server.rpc.results_store import ResultsStoreServicer
@@ -80,14 +79,8 @@ class LedgerServer:
             ResultsStoreServicer(runtime, store, reply_cache_size=settings.job_cache_size), server
         )
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
-        reflection.enable_server_reflection(
-            [
-                *SERVICE_NAMES,
-                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-                reflection.SERVICE_NAME,
-            ],
-            server,
-            pool=MethodAwarePool(),
+        enable_reflection(
+            [*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name], server
         )
         self.port = self._bind(server)
         if self._metrics_registry is not None:
