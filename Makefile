@@ -9,6 +9,8 @@ GEN    := client/ledger/v1
 # `make run LISTEN=host:port` passes --listen; without it `ledger serve` reads LEDGER_LISTEN
 # and then its default (127.0.0.1:50051), as it does every setting: flag > env > default.
 LISTEN ?=
+# Options for every benchmark, e.g. `make bench BENCH_ARGS="--quick --workers 1"`.
+BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help install run migrate test lint fmt gen check-gen breaking bench clean
@@ -60,8 +62,8 @@ check-gen: gen ## Regenerate and fail if the committed code differs
 breaking: $(STAMP) ## buf breaking against main
 	$(BIN)/buf breaking --against '.git#branch=main'
 
-bench: $(STAMP) ## Run the benchmarks (prints ratios to this machine's limits)
-	$(BIN)/python bench/results_store.py
+bench: $(STAMP) ## Run every benchmark in bench/ (BENCH_ARGS=--quick: shorter, noisier)
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 clean: ## Remove the virtualenv and local data
 	rm -rf $(VENV) .ledger
