@@ -9,5 +9,6 @@ COPY migrations migrations
 # The versions CI tested (constraints.txt, written by `make lock`).
 RUN pip install --no-cache-dir -c constraints.txt .
 ENV LEDGER_LISTEN=0.0.0.0:50051
-EXPOSE 50051
+# gRPC; and metrics when LEDGER_METRICS_LISTEN=0.0.0.0:9464 (off unless set)
+EXPOSE 50051 9464
 CMD ["ledger", "serve", "--migrate"]
