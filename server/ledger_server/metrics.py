@@ -28,7 +28,6 @@ lowest among the live ones (0 when any worker cannot reach the database).
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 import socket
@@ -50,7 +49,6 @@ from ledger_server.config import split_metrics_listen
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-log = logging.getLogger("ledger.server")
 P = ParamSpec("P")
 R = TypeVar("R")
 
