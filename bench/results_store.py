@@ -188,13 +188,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=16, help="callers (default 16)")
     parser.add_argument("--resources", type=int, default=25, help="per estimate (default 25)")
     parser.add_argument(
-        "--log-level", default="INFO", help="the server's log level (default INFO, as deployed)"
+        "--log-level",
+        default=os.environ.get("LEDGER_LOG_LEVEL", "INFO"),
+        help="the server's log level (default LEDGER_LOG_LEVEL, else INFO as deployed)",
     )
     parser.add_argument(
         "--workers",
         type=int,
-        default=os.cpu_count() or 1,
-        help="server processes, `ledger serve --workers` (default: one per core)",
+        default=int(os.environ.get("LEDGER_WORKERS") or os.cpu_count() or 1),
+        help="server processes, `ledger serve --workers` (default LEDGER_WORKERS, else one "
+        "per core)",
     )
     args = parser.parse_args(argv)
     started = time.perf_counter()

@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +26,7 @@ from grpc_load import HEALTH_CHECK
 from machine import postmaster_of
 from sqlalchemy.engine import make_url
 
+from ledger_server.config import normalize_database_url
 from ledger_server.storage.embedded import start_embedded
 from ledger_server.storage.migrate import upgrade
 
@@ -56,7 +57,7 @@ class Database:
 @contextmanager
 def database() -> Iterator[Database]:
     """DATABASE_URL as given, or a fresh `ledger_bench` on the embedded PostgreSQL."""
-    given = os.environ.get("DATABASE_URL", "")
+    given = normalize_database_url(os.environ.get("DATABASE_URL", ""))
     embedded = not given
     if embedded:
         admin = start_embedded(PG_DIR, database="postgres")
@@ -99,18 +100,36 @@ def free_port() -> int:
         return port
 
 
+# What the benchmark's own client cannot speak: it calls in plaintext and without a key,
+# so the server must not require either (loopback without keys is allowed).
+CLIENT_CANNOT = ("LEDGER_API_KEYS", "LEDGER_TLS_CERT", "LEDGER_TLS_KEY", "LEDGER_TLS_CLIENT_CA")
+
+
+def server_environment(caller: Mapping[str, str], url: str) -> tuple[dict[str, str], list[str]]:
+    """The server's environment: the caller's, every LEDGER_* setting included.
+
+    Replaced is only what the benchmark must decide: the database (`url`) and what its
+    client cannot speak (CLIENT_CANNOT; those the caller had set come back second, to be
+    reported). The listen address, log level and workers go as flags, which win.
+    """
+    env = {name: value for name, value in caller.items() if name not in CLIENT_CANNOT}
+    env["DATABASE_URL"] = url
+    return env, [name for name in CLIENT_CANNOT if caller.get(name)]
+
+
 @contextmanager
 def server_process(
     url: str, log_level: str, workers: int
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """`ledger serve --workers N` in its own processes, on a free loopback port."""
     target = f"127.0.0.1:{free_port()}"
-    # No API keys, TLS or other listen address from the environment: auth stays off on
-    # loopback. The pool size may be tuned (LEDGER_DB_POOL_SIZE, default 16).
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
-    if "LEDGER_DB_POOL_SIZE" in os.environ:
-        env["LEDGER_DB_POOL_SIZE"] = os.environ["LEDGER_DB_POOL_SIZE"]
-    env["DATABASE_URL"] = url
+    env, dropped = server_environment(os.environ, url)
+    if dropped:
+        print(
+            f"not passed to the server: {', '.join(dropped)} (the benchmark calls in "
+            "plaintext, without a key)",
+            file=sys.stderr,
+        )
     SERVER_LOG.parent.mkdir(parents=True, exist_ok=True)
     with SERVER_LOG.open("wb") as log:
         process = subprocess.Popen(

@@ -7,12 +7,17 @@ import os
 from alembic import context
 from sqlalchemy import create_engine, pool
 
+from ledger_server.config import normalize_database_url
 from ledger_server.storage.tables import SCHEMA, metadata
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or os.environ.get("DATABASE_URL", "")
 if not url:
     raise SystemExit("set DATABASE_URL (or run `ledger migrate`, which finds the database)")
+try:
+    url = normalize_database_url(url)
+except ValueError as error:
+    raise SystemExit(str(error)) from None
 
 
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:

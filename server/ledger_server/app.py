@@ -10,17 +10,16 @@ import asyncio
 import contextlib
 import logging
 import signal
-from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
-from grpc_reflection.v1alpha import reflection
 
-from ledger_server.config import Settings
+from ledger_server import metrics
+from ledger_server.config import Settings, normalize_database_url
 from ledger_server.domain.ports import Transactions
 from ledger_server.domain.results_store.use_cases import ResultsStore
-from ledger_server.reflection_pool import MethodAwarePool
+from ledger_server.reflection import enable_reflection
 from ledger_server.rpc.auth import Authorizer
 from ledger_server.rpc.handler import Runtime
 from ledger_server.rpc.results_store.servicer import ResultsStoreServicer
@@ -46,7 +45,7 @@ def build_servicers(
 def resolve_database_url(settings: Settings) -> str:
     """DATABASE_URL when set; otherwise the embedded PostgreSQL under the data dir."""
     if settings.database_url:
-        return settings.database_url
+        return normalize_database_url(settings.database_url)
     return start_embedded(settings.data_dir / "postgres")
 
 
@@ -55,10 +54,16 @@ class LedgerServer:
         self.settings = settings
         self.database_url = database_url
         self.port = 0
+        self.metrics, self._metrics_registry = metrics.for_server(
+            settings.metrics_listen, settings.workers
+        )
+        self._metrics_endpoint: metrics.MetricsEndpoint | None = None
+        self.metrics_port = 0
         self._engine = make_engine(
             database_url, role=settings.db_role, pool_size=settings.pool_size
         )
-        self._executor = ThreadPoolExecutor(settings.pool_size, thread_name_prefix="ledger-db")
+        self.metrics.watch_pool(self._engine, settings.pool_size)
+        self._executor = self.metrics.database_executor(settings.pool_size)
         self._health = HealthServicer()
         self._server: grpc.aio.Server | None = None
         self._watcher: asyncio.Task[None] | None = None
@@ -79,23 +84,27 @@ class LedgerServer:
                 ("grpc.so_reuseport", 1 if settings.workers > 1 else 0),
             ]
         )
-        runtime = Runtime(Authorizer(settings.api_keys), self._executor)
+        runtime = Runtime(Authorizer(settings.api_keys), self._executor, self.metrics)
         self._runtime = runtime
         for servicer in build_servicers(settings, runtime, SqlTransactions(self._engine)):
             add_to_server(servicer, server)
             self.servicers.append(servicer)
             self.service_names.append(servicer.SERVICE.full_name)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
-        reflection.enable_server_reflection(
-            [
-                *self.service_names,
-                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-                reflection.SERVICE_NAME,
-            ],
+        enable_reflection(
+            [*self.service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name],
             server,
-            pool=MethodAwarePool(),
         )
         self.port = self._bind(server)
+        if self._metrics_registry is not None:
+            self._metrics_endpoint = metrics.MetricsEndpoint(
+                settings.metrics_listen, self._metrics_registry
+            )
+            self.metrics_port = self._metrics_endpoint.port
+            log.info(
+                "metrics serving",
+                extra={"metrics_listen": settings.metrics_listen, "port": self.metrics_port},
+            )
         await server.start()
         self._server = server
         await self._check_database()
@@ -128,6 +137,7 @@ class LedgerServer:
             healthy = False
             if self.serving:
                 log.warning("database unreachable", extra={"error": type(error).__name__})
+        self.metrics.database_up(healthy)
         if healthy != self.serving or self._watcher is None:
             status = (
                 health_pb2.HealthCheckResponse.SERVING
@@ -160,6 +170,8 @@ class LedgerServer:
             await self._server.stop(self.settings.shutdown_grace if grace is None else grace)
         self._executor.shutdown(wait=True, cancel_futures=True)
         self._engine.dispose()
+        if self._metrics_endpoint:  # last: a scrape during the drain still sees it
+            self._metrics_endpoint.close()
 
     async def wait(self) -> None:
         if self._server:

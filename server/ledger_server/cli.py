@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ledger_server import logs
-from ledger_server.config import Settings
+from ledger_server.config import Settings, normalize_database_url
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,6 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="server processes sharing the address, e.g. one per core (env LEDGER_WORKERS, "
         "default 1)",
     )
+    serve.add_argument(
+        "--metrics-listen",
+        help="host:port to serve Prometheus metrics on, GET /metrics (env LEDGER_METRICS_LISTEN, "
+        "default off)",
+    )
     serve.set_defaults(func=_serve)
 
     migrate = commands.add_parser("migrate", help="apply database migrations and exit")
@@ -55,11 +60,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """Settings for a command: its flags win over the environment, which wins over defaults."""
     settings = Settings.from_env()
     from ledger_server.api_keys import parse_keys
 
-    for attribute in ("listen", "database_url", "data_dir", "tls_cert", "tls_key", "tls_client_ca"):
+    for attribute in (
+        "listen",
+        "database_url",
+        "data_dir",
+        "tls_cert",
+        "tls_key",
+        "tls_client_ca",
+        "metrics_listen",
+    ):
         value = getattr(args, attribute, None)
         if value:
             setattr(settings, attribute, value)
@@ -70,13 +84,14 @@ def _settings(args: argparse.Namespace) -> Settings:
     if getattr(args, "workers", None) is not None:
         settings.workers = args.workers
     settings.migrate = bool(getattr(args, "migrate", False))
+    settings.database_url = normalize_database_url(settings.database_url)
     return settings
 
 
 def _serve(args: argparse.Namespace) -> int:
     from ledger_server.app import serve
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     logs.configure(settings.log_level)
     if not settings.database_url:
         settings.migrate = True  # the embedded database is ours: keep it current
@@ -92,7 +107,7 @@ def _migrate(args: argparse.Namespace) -> int:
     from ledger_server.app import resolve_database_url
     from ledger_server.storage import migrate
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     logs.configure(settings.log_level)
     migrate.upgrade(resolve_database_url(settings), args.revision)
     print(f"database migrated to {args.revision}")
@@ -108,6 +123,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as error:  # bad settings: say what, not a traceback
         print(f"ledger: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # an address in use, a certificate file missing: say which
+        print(f"ledger: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

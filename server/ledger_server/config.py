@@ -32,13 +32,16 @@ class Settings:
     # Server processes sharing the listen address (SO_REUSEPORT). One process runs its
     # Python on one core; a host with more cores serves more with more workers.
     workers: int = 1
+    # host:port for Prometheus to scrape GET /metrics; empty: no metrics at all. With
+    # several workers the supervisor serves every worker's figures there.
+    metrics_listen: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
         settings = cls()
         settings.listen = env.get("LEDGER_LISTEN", settings.listen)
-        settings.database_url = env.get("DATABASE_URL", "")
+        settings.database_url = normalize_database_url(env.get("DATABASE_URL", ""))
         settings.data_dir = Path(env.get("LEDGER_DATA_DIR", str(settings.data_dir)))
         settings.db_role = env.get("LEDGER_DB_ROLE", settings.db_role)
         settings.api_keys = parse_keys(env.get("LEDGER_API_KEYS", ""))
@@ -52,6 +55,7 @@ class Settings:
         settings.log_level = env.get("LEDGER_LOG_LEVEL", settings.log_level).upper()
         settings.pool_size = int(env.get("LEDGER_DB_POOL_SIZE", settings.pool_size))
         settings.workers = _positive_int(env.get("LEDGER_WORKERS", "1"), "LEDGER_WORKERS")
+        settings.metrics_listen = env.get("LEDGER_METRICS_LISTEN", settings.metrics_listen)
         return settings
 
     def check(self) -> None:
@@ -75,6 +79,38 @@ class Settings:
             raise ValueError(
                 f"{self.workers} workers need a fixed port to share, not {self.listen!r}"
             )
+        if self.metrics_listen:
+            _, port = split_metrics_listen(self.metrics_listen)
+            if port and str(port) == self.listen.rsplit(":", 1)[-1]:
+                raise ValueError(f"the metrics need a port of their own, not gRPC's {port}")
+
+
+# The driver Ledger ships with. Tools print `postgresql://` or `postgres://` (psql, pg_ctl,
+# cloud consoles), which SQLAlchemy 2.1 would hand to psycopg 3, a driver Ledger does not
+# install; so both mean psycopg2 here.
+BUNDLED_SCHEME = "postgresql+psycopg2"
+_POSTGRES_SCHEMES = ("postgresql", "postgres", BUNDLED_SCHEME)
+
+
+def normalize_database_url(url: str) -> str:
+    """`url` with the bundled driver; empty stays empty (the embedded database).
+
+    Raises ValueError, in one line, for anything Ledger cannot connect to. The message names
+    the scheme only: the rest of a URL may hold a password.
+    """
+    if not url:
+        return url
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        raise ValueError(
+            "the database URL must look like postgresql://user:password@host:5432/database"
+        )
+    if scheme.lower() not in _POSTGRES_SCHEMES:
+        raise ValueError(
+            f"unsupported database URL scheme {scheme!r}: use postgresql://, postgres:// "
+            f"or {BUNDLED_SCHEME}://"
+        )
+    return f"{BUNDLED_SCHEME}://{rest}"
 
 
 def _positive_int(text: str, name: str) -> int:
@@ -85,6 +121,15 @@ def _positive_int(text: str, name: str) -> int:
     if value < 1:
         raise ValueError(f"{name} must be at least 1, got {value}")
     return value
+
+
+def split_metrics_listen(listen: str) -> tuple[str, int]:
+    """The metrics address `host:port` (`[::1]:9464` for IPv6) as a host and a port."""
+    host, separator, port = listen.rpartition(":")
+    host = host.strip("[]")
+    if not separator or not host or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"the metrics address must be host:port, got {listen!r}")
+    return host, int(port)
 
 
 def is_loopback(listen: str) -> bool:

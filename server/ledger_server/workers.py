@@ -11,11 +11,16 @@ SIGTERM or SIGINT to the supervisor reaches every worker, and each drains as a s
 server does. A worker that dies on its own takes the others down with it and the
 supervisor exits non-zero, so the process manager restarts the group whole instead of
 leaving it serving at part strength unnoticed.
+
+With metrics on, the supervisor serves them for all: workers write their figures into
+files in a directory it creates (or empties) before they start and removes when they
+have stopped, and it drops the gauges of a worker that has ended (see metrics.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import multiprocessing
@@ -23,13 +28,14 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
 from types import FrameType
 
 from ledger_server import logs
 from ledger_server.config import Settings
+from ledger_server.metrics import MetricsEndpoint, WorkerMetrics
 
 log = logging.getLogger("ledger.server")
 
@@ -48,16 +54,51 @@ def run_workers(settings: Settings) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, request_stop)
 
-    url = resolve_database_url(settings)
-    if settings.migrate:
-        migrate.upgrade(url)
-    if stopping.is_set():  # stopped while the database was being prepared
-        return 0
-    worker_settings = dataclasses.replace(settings, database_url=url, migrate=False)
+    with contextlib.ExitStack() as cleanup:
+        # Before the workers: they must find the directory in their environment.
+        recorded = _serve_metrics(settings.metrics_listen, cleanup)
+        url = resolve_database_url(settings)
+        if settings.migrate:
+            migrate.upgrade(url)
+        if stopping.is_set():  # stopped while the database was being prepared
+            return 0
+        worker_settings = dataclasses.replace(settings, database_url=url, migrate=False)
+        workers = _start(worker_settings, request_stop)
+
+        def forget_ended() -> None:
+            """An ended worker's streams and connections are over: drop its gauges."""
+            for worker in workers:
+                if recorded and worker.pid is not None and not worker.is_alive():
+                    recorded.worker_ended(worker.pid)
+
+        failed = _supervise(workers, stopping)
+        forget_ended()  # at once: the others may take their grace period to drain
+        _stop_all(workers, settings.shutdown_grace)
+        forget_ended()
+        return 1 if failed else 0
+
+
+def _serve_metrics(listen: str, cleanup: contextlib.ExitStack) -> WorkerMetrics | None:
+    """Serves every worker's metrics on `listen` until `cleanup` closes; None if off."""
+    if not listen:
+        return None
+    recorded = cleanup.enter_context(WorkerMetrics())
+    endpoint = MetricsEndpoint(listen, recorded.registry())
+    cleanup.callback(endpoint.close)  # after the workers have stopped: scrapes see the drain
+    log.info(
+        "metrics serving",
+        extra={"metrics_listen": listen, "port": endpoint.port, "directory": str(recorded.path)},
+    )
+    return recorded
+
+
+def _start(
+    settings: Settings, request_stop: Callable[[int, FrameType | None], None]
+) -> list[BaseProcess]:
     # spawn, not fork: a forked child would inherit the parent's threads and locks.
     context = multiprocessing.get_context("spawn")
-    workers = [
-        context.Process(target=_worker, args=(worker_settings,), name=f"ledger-worker-{n}")
+    workers: list[BaseProcess] = [
+        context.Process(target=_worker, args=(settings,), name=f"ledger-worker-{n}")
         for n in range(settings.workers)
     ]
     # Workers start with SIGINT ignored (inherited across exec) until their server takes
@@ -72,9 +113,7 @@ def run_workers(settings: Settings) -> int:
         signal.signal(signal.SIGINT, request_stop)
     # Every log line carries its pid: this one's is the supervisor's.
     log.info("workers started", extra={"workers": len(workers), "pids": [w.pid for w in workers]})
-    failed = _supervise(workers, stopping)
-    _stop_all(workers, settings.shutdown_grace)
-    return 1 if failed else 0
+    return workers
 
 
 def _supervise(workers: Sequence[BaseProcess], stopping: threading.Event) -> bool:

@@ -34,11 +34,21 @@ def grpcurl(
 def test_reflection_lists_services(server: ServerThread) -> None:
     listed = grpcurl(server, "list")
     assert listed.returncode == 0, listed.stderr
-    assert set(listed.stdout.split()) >= {
+    assert set(listed.stdout.split()) == {
         SERVICE,
         "grpc.health.v1.Health",
+        "grpc.reflection.v1.ServerReflection",
         "grpc.reflection.v1alpha.ServerReflection",
     }
+
+
+def test_reflection_describes_reflection_v1(server: ServerThread) -> None:
+    described = grpcurl(server, "describe", "grpc.reflection.v1.ServerReflection")
+    assert described.returncode == 0, described.stderr
+    assert (
+        "rpc ServerReflectionInfo ( stream .grpc.reflection.v1.ServerReflectionRequest ) "
+        "returns ( stream .grpc.reflection.v1.ServerReflectionResponse );"
+    ) in described.stdout
 
 
 def test_reflection_describes_store_estimate(server: ServerThread) -> None:

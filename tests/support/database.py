@@ -15,6 +15,7 @@ from pathlib import Path
 import psycopg2
 from sqlalchemy.engine import make_url
 
+from ledger_server.config import normalize_database_url
 from ledger_server.storage.embedded import start_embedded
 from ledger_server.storage.migrate import upgrade
 
@@ -24,7 +25,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 def admin_url() -> str:
     url = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
     if url:
-        return url
+        return normalize_database_url(url)  # postgres:// from a tool works here too
     return start_embedded(REPO_ROOT / ".ledger" / "test-postgres", database="postgres")
 
 

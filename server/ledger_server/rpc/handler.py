@@ -27,6 +27,7 @@ import grpc
 
 from ledger_server.api_keys import Role
 from ledger_server.domain.errors import FieldViolation, InvalidArgument, LedgerError, Unavailable
+from ledger_server.metrics import Metrics
 from ledger_server.rpc import errors
 from ledger_server.rpc.auth import Authorizer
 from ledger_server.rpc.messages import Malformed
@@ -37,27 +38,11 @@ R = TypeVar("R")
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
-class Metrics:
-    """What the wrappers report; the metrics module fills it in, the default counts nothing."""
-
-    def call_finished(self, method: str, code: str, seconds: float) -> None:
-        pass
-
-    def stream_opened(self, method: str) -> None:
-        pass
-
-    def stream_closed(self, method: str) -> None:
-        pass
-
-    def messages(self, method: str, direction: str, count: int = 1) -> None:
-        pass
-
-
 @dataclass
 class Runtime:
     authorizer: Authorizer
     executor: ThreadPoolExecutor
-    metrics: Metrics = field(default_factory=Metrics)
+    metrics: Metrics = field(default_factory=Metrics)  # the default counts nothing
     # Server streams open now, so a stopping server can end them with UNAVAILABLE.
     streams: set[asyncio.Task[Any]] = field(default_factory=set)
     stopping: bool = False
