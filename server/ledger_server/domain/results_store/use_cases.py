@@ -35,7 +35,12 @@ from ledger_server.domain.results_store.estimates import (
     ServiceTotal,
     StoreEstimateCommand,
 )
-from ledger_server.domain.results_store.ports import JobFilters, ResultsRepository
+from ledger_server.domain.results_store.ports import (
+    JobFilters,
+    JobKey,
+    JobOrder,
+    ResultsRepository,
+)
 from ledger_server.domain.validation import check_text
 
 STORE_ESTIMATE = "StoreEstimate"
@@ -138,7 +143,7 @@ class ResultsStore:
         cursor = LIST_JOBS.decode(token, scope)
         with self._transactions.begin() as uow:
             jobs = uow.results.list_jobs(
-                filters, (cursor[0], cursor[1]) if cursor else None, limit + 1
+                filters, JobKey(cursor[0], cursor[1]) if cursor else None, limit + 1
             )
         return LIST_JOBS.page(jobs, limit, scope, _job_cursor)
 
@@ -261,10 +266,10 @@ class ResultsStore:
         limit = page_size(requested_size, default=100)
         scope = _filter_scope(filters)
         cursor = GET_COST_TREND.decode(token, scope)
-        after = (cursor[0], cursor[1]) if cursor else None
+        after = JobKey(cursor[0], cursor[1]) if cursor else None
         previous: Decimal | None = cursor[2] if cursor else None
         with self._transactions.begin() as uow:
-            jobs = uow.results.list_jobs(filters, after, limit + 1, oldest_first=True)
+            jobs = uow.results.list_jobs(filters, after, limit + 1, order=JobOrder.OLDEST_FIRST)
         page = jobs[:limit]
         points = []
         for job in page:
