@@ -205,18 +205,37 @@ class ListJobsRequest(_message.Message):
     TERRAFORM_PLAN_HASH_FIELD_NUMBER: _builtins.int
     START_TIME_FIELD_NUMBER: _builtins.int
     END_TIME_FIELD_NUMBER: _builtins.int
+    ORDER_BY_FIELD_NUMBER: _builtins.int
     page_size: _builtins.int
     """Maximum jobs to return. 0 means 50; values above 1,000 are treated as
     1,000; negative is INVALID_ARGUMENT.
     """
     page_token: _builtins.str
-    """`next_page_token` from a previous call with the same filters."""
+    """`next_page_token` from a previous call with the same filters and
+    `order_by`; any other token is INVALID_ARGUMENT.
+    """
     user_id: _builtins.str
     """Only jobs of this user."""
     profile: _builtins.str
     """Only jobs with this profile."""
     terraform_plan_hash: _builtins.str
     """Only jobs of this plan hash."""
+    order_by: _builtins.str
+    """The order of the jobs, in AIP-132 syntax: one field, then "asc" or
+    "desc" (no suffix means ascending); extra spaces do not matter.
+    Empty means "create_time desc", newest first. Offered:
+
+    - "create_time desc", "create_time asc": with any filters.
+    - "total_monthly_cost desc", "total_monthly_cost asc": with any
+      combination of `user_id`, `profile` and `terraform_plan_hash`, but not
+      with `start_time` or `end_time` (no index can serve a time range in
+      cost order, so its pages would slow down as jobs accumulate; page by
+      create_time in a time range instead). Jobs of equal cost follow by
+      `create_time`, then `job_id`, in the same direction.
+
+    Anything else, a value over 64 characters, or a cost order with a time
+    range is INVALID_ARGUMENT naming `order_by`.
+    """
     @_builtins.property
     def start_time(self) -> _timestamp_pb2.Timestamp:
         """Only jobs stored at or after this time."""
@@ -235,10 +254,11 @@ class ListJobsRequest(_message.Message):
         terraform_plan_hash: _builtins.str = ...,
         start_time: _timestamp_pb2.Timestamp | None = ...,
         end_time: _timestamp_pb2.Timestamp | None = ...,
+        order_by: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "page_size", b"page_size", "page_token", b"page_token", "profile", b"profile", "start_time", b"start_time", "terraform_plan_hash", b"terraform_plan_hash", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "order_by", b"order_by", "page_size", b"page_size", "page_token", b"page_token", "profile", b"profile", "start_time", b"start_time", "terraform_plan_hash", b"terraform_plan_hash", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -256,7 +276,7 @@ class ListJobsResponse(_message.Message):
     """Token for the next page; empty when there are no more."""
     @_builtins.property
     def jobs(self) -> _containers.RepeatedCompositeFieldContainer[_estimate_pb2.Job]:
-        """The jobs, newest first."""
+        """The jobs, in the requested order (newest first by default)."""
 
     def __init__(
         self,

@@ -132,11 +132,14 @@ class ResultsStoreServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListJobs(self, request, context):
-        """Lists jobs, newest first, optionally filtered.
+        """Lists jobs, newest first or in the `order_by` order, optionally
+        filtered.
 
-        Pages are keyset-based, so a page costs the same however many jobs
-        exist. Errors: INVALID_ARGUMENT for a negative `page_size`, a malformed
-        or mismatched `page_token`, or a bad time range.
+        Pages are keyset-based and every offered combination of filters and
+        order is served from its own index, so a page costs the same however
+        many jobs exist. Errors: INVALID_ARGUMENT for a negative `page_size`, a
+        malformed or mismatched `page_token`, a bad time range, or an `order_by`
+        that is unknown or combined with a time range.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

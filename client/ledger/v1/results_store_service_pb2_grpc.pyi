@@ -65,11 +65,14 @@ class ResultsStoreServiceStub:
     such job exists.
     """
     ListJobs: _grpc.UnaryUnaryMultiCallable[_results_store_service_pb2.ListJobsRequest, _results_store_service_pb2.ListJobsResponse]
-    """Lists jobs, newest first, optionally filtered.
+    """Lists jobs, newest first or in the `order_by` order, optionally
+    filtered.
 
-    Pages are keyset-based, so a page costs the same however many jobs
-    exist. Errors: INVALID_ARGUMENT for a negative `page_size`, a malformed
-    or mismatched `page_token`, or a bad time range.
+    Pages are keyset-based and every offered combination of filters and
+    order is served from its own index, so a page costs the same however
+    many jobs exist. Errors: INVALID_ARGUMENT for a negative `page_size`, a
+    malformed or mismatched `page_token`, a bad time range, or an `order_by`
+    that is unknown or combined with a time range.
     """
     ListJobResources: _grpc.UnaryUnaryMultiCallable[_results_store_service_pb2.ListJobResourcesRequest, _results_store_service_pb2.ListJobResourcesResponse]
     """Lists a job's resources, most expensive first (ties by position in the
@@ -144,11 +147,14 @@ class ResultsStoreServiceAsyncStub(ResultsStoreServiceStub):
     such job exists.
     """
     ListJobs: _aio.UnaryUnaryMultiCallable[_results_store_service_pb2.ListJobsRequest, _results_store_service_pb2.ListJobsResponse]  # type: ignore[assignment]
-    """Lists jobs, newest first, optionally filtered.
+    """Lists jobs, newest first or in the `order_by` order, optionally
+    filtered.
 
-    Pages are keyset-based, so a page costs the same however many jobs
-    exist. Errors: INVALID_ARGUMENT for a negative `page_size`, a malformed
-    or mismatched `page_token`, or a bad time range.
+    Pages are keyset-based and every offered combination of filters and
+    order is served from its own index, so a page costs the same however
+    many jobs exist. Errors: INVALID_ARGUMENT for a negative `page_size`, a
+    malformed or mismatched `page_token`, a bad time range, or an `order_by`
+    that is unknown or combined with a time range.
     """
     ListJobResources: _aio.UnaryUnaryMultiCallable[_results_store_service_pb2.ListJobResourcesRequest, _results_store_service_pb2.ListJobResourcesResponse]  # type: ignore[assignment]
     """Lists a job's resources, most expensive first (ties by position in the
@@ -238,11 +244,14 @@ class ResultsStoreServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _results_store_service_pb2.ListJobsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_results_store_service_pb2.ListJobsResponse, _abc.Awaitable[_results_store_service_pb2.ListJobsResponse]]:
-        """Lists jobs, newest first, optionally filtered.
+        """Lists jobs, newest first or in the `order_by` order, optionally
+        filtered.
 
-        Pages are keyset-based, so a page costs the same however many jobs
-        exist. Errors: INVALID_ARGUMENT for a negative `page_size`, a malformed
-        or mismatched `page_token`, or a bad time range.
+        Pages are keyset-based and every offered combination of filters and
+        order is served from its own index, so a page costs the same however
+        many jobs exist. Errors: INVALID_ARGUMENT for a negative `page_size`, a
+        malformed or mismatched `page_token`, a bad time range, or an `order_by`
+        that is unknown or combined with a time range.
         """
 
     @_abc_1.abstractmethod
