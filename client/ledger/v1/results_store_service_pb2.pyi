@@ -720,6 +720,8 @@ class GetCostTrendRequest(_message.Message):
     END_TIME_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    ANOMALY_PERCENT_FIELD_NUMBER: _builtins.int
+    ANOMALY_AMOUNT_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
     """The user whose jobs to follow."""
     terraform_plan_hash: _builtins.str
@@ -729,7 +731,18 @@ class GetCostTrendRequest(_message.Message):
     is INVALID_ARGUMENT.
     """
     page_token: _builtins.str
-    """`next_page_token` from a previous call with the same filters."""
+    """`next_page_token` from a previous call with the same filters. The
+    anomaly thresholds may differ from page to page: they choose no jobs.
+    """
+    anomaly_percent: _builtins.str
+    """Optional percent threshold for `CostTrendPoint.anomaly`: a decimal in
+    plain digits, at most 15 before the point and 2 after it, like "25" or
+    "12.5" (a string, so it is exact). A point is over it when its
+    `percentage_change`, in either direction, is more than this, or when it
+    grew from a zero total (which has no percentage). Empty means no percent
+    threshold. Anything else (a sign, an exponent, "NaN", more digits) is
+    INVALID_ARGUMENT naming `anomaly_percent`.
+    """
     @_builtins.property
     def start_time(self) -> _timestamp_pb2.Timestamp:
         """Only jobs stored at or after this time."""
@@ -737,6 +750,17 @@ class GetCostTrendRequest(_message.Message):
     @_builtins.property
     def end_time(self) -> _timestamp_pb2.Timestamp:
         """Only jobs stored before this time. Must be after `start_time`."""
+
+    @_builtins.property
+    def anomaly_amount(self) -> _money_pb2.Money:
+        """Optional amount threshold for `CostTrendPoint.anomaly`: a point is over
+        it when its `change_from_previous`, in either direction, is more than
+        this amount. `currency_code` empty applies the amount to every job in
+        the job's own currency; otherwise the code must be three upper-case
+        letters, and jobs in another currency are never over it. Unset means no
+        amount threshold. Negative, more than 1,000,000,000,000, or nanos out of
+        range or of the wrong sign is INVALID_ARGUMENT naming the field.
+        """
 
     def __init__(
         self,
@@ -747,10 +771,12 @@ class GetCostTrendRequest(_message.Message):
         end_time: _timestamp_pb2.Timestamp | None = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        anomaly_percent: _builtins.str = ...,
+        anomaly_amount: _money_pb2.Money | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["anomaly_amount", b"anomaly_amount", "end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "page_size", b"page_size", "page_token", b"page_token", "start_time", b"start_time", "terraform_plan_hash", b"terraform_plan_hash", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["anomaly_amount", b"anomaly_amount", "anomaly_percent", b"anomaly_percent", "end_time", b"end_time", "page_size", b"page_size", "page_token", b"page_token", "start_time", b"start_time", "terraform_plan_hash", b"terraform_plan_hash", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -766,8 +792,23 @@ class CostTrendPoint(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     TOTAL_MONTHLY_COST_FIELD_NUMBER: _builtins.int
     CHANGE_FROM_PREVIOUS_FIELD_NUMBER: _builtins.int
+    PERCENTAGE_CHANGE_FIELD_NUMBER: _builtins.int
+    ANOMALY_FIELD_NUMBER: _builtins.int
     job_id: _builtins.str
     """The job's UUID."""
+    percentage_change: _builtins.str
+    """100 * change / previous total, as a decimal string with exactly two
+    decimal places rounded half to even, like "12.50" or "-3.00" (the rule
+    CompareJobs uses). "0.00" from a zero total to a zero total. Empty for
+    the first job of the series and for a change from a zero total to more,
+    which has no percentage.
+    """
+    anomaly: _builtins.bool
+    """Whether the change from the previous job exceeds every anomaly threshold
+    of the request (`anomaly_percent`, `anomaly_amount`). False when the
+    request gives none, and for the first job of the series; the previous
+    job is known across pages, so a page's first point is judged too.
+    """
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:
         """When the job was stored."""
@@ -789,10 +830,12 @@ class CostTrendPoint(_message.Message):
         create_time: _timestamp_pb2.Timestamp | None = ...,
         total_monthly_cost: _money_pb2.Money | None = ...,
         change_from_previous: _money_pb2.Money | None = ...,
+        percentage_change: _builtins.str = ...,
+        anomaly: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["change_from_previous", b"change_from_previous", "create_time", b"create_time", "total_monthly_cost", b"total_monthly_cost"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["change_from_previous", b"change_from_previous", "create_time", b"create_time", "job_id", b"job_id", "total_monthly_cost", b"total_monthly_cost"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["anomaly", b"anomaly", "change_from_previous", b"change_from_previous", "create_time", b"create_time", "job_id", b"job_id", "percentage_change", b"percentage_change", "total_monthly_cost", b"total_monthly_cost"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

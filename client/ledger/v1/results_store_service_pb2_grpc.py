@@ -191,10 +191,12 @@ class ResultsStoreServiceServicer:
     def GetCostTrend(self, request, context):
         """Returns the totals of successive jobs of one user or one plan over
         time, oldest first, each with its change from the one before, to spot
-        cost drift.
+        cost drift; with `anomaly_percent` or `anomaly_amount` it marks the
+        points whose change exceeds them.
 
         Errors: INVALID_ARGUMENT when neither or both of `user_id` and
-        `terraform_plan_hash` are set, or for a bad time range or page token.
+        `terraform_plan_hash` are set, or for a bad time range, page token or
+        anomaly threshold.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -104,10 +104,12 @@ class ResultsStoreServiceStub:
     GetCostTrend: _grpc.UnaryUnaryMultiCallable[_results_store_service_pb2.GetCostTrendRequest, _results_store_service_pb2.GetCostTrendResponse]
     """Returns the totals of successive jobs of one user or one plan over
     time, oldest first, each with its change from the one before, to spot
-    cost drift.
+    cost drift; with `anomaly_percent` or `anomaly_amount` it marks the
+    points whose change exceeds them.
 
     Errors: INVALID_ARGUMENT when neither or both of `user_id` and
-    `terraform_plan_hash` are set, or for a bad time range or page token.
+    `terraform_plan_hash` are set, or for a bad time range, page token or
+    anomaly threshold.
     """
 
 @_typing.type_check_only
@@ -186,10 +188,12 @@ class ResultsStoreServiceAsyncStub(ResultsStoreServiceStub):
     GetCostTrend: _aio.UnaryUnaryMultiCallable[_results_store_service_pb2.GetCostTrendRequest, _results_store_service_pb2.GetCostTrendResponse]  # type: ignore[assignment]
     """Returns the totals of successive jobs of one user or one plan over
     time, oldest first, each with its change from the one before, to spot
-    cost drift.
+    cost drift; with `anomaly_percent` or `anomaly_amount` it marks the
+    points whose change exceeds them.
 
     Errors: INVALID_ARGUMENT when neither or both of `user_id` and
-    `terraform_plan_hash` are set, or for a bad time range or page token.
+    `terraform_plan_hash` are set, or for a bad time range, page token or
+    anomaly threshold.
     """
 
 class ResultsStoreServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -313,10 +317,12 @@ class ResultsStoreServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_results_store_service_pb2.GetCostTrendResponse, _abc.Awaitable[_results_store_service_pb2.GetCostTrendResponse]]:
         """Returns the totals of successive jobs of one user or one plan over
         time, oldest first, each with its change from the one before, to spot
-        cost drift.
+        cost drift; with `anomaly_percent` or `anomaly_amount` it marks the
+        points whose change exceeds them.
 
         Errors: INVALID_ARGUMENT when neither or both of `user_id` and
-        `terraform_plan_hash` are set, or for a bad time range or page token.
+        `terraform_plan_hash` are set, or for a bad time range, page token or
+        anomaly threshold.
         """
 
 def add_ResultsStoreServiceServicer_to_server(servicer: ResultsStoreServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from enum import Enum
 
 from ledger_server.domain.money import ZERO
 from ledger_server.domain.results_store.estimates import Job
+
+# Totals reach 10^16 with nine decimal places; a percentage of two of them has at most
+# 30 digits before rounding to two places, well inside this many.
+_PERCENT_DIGITS = 60
 
 
 class Change(Enum):
@@ -56,7 +60,12 @@ def percentage_change(base: Decimal, target: Decimal) -> Decimal | None:
     """100 * (target - base) / base to 2 places; 0 from zero to zero, None from zero up."""
     if base == ZERO:
         return ZERO if target == ZERO else None
-    return (100 * (target - base) / base).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+    # From one nano to a job's largest total is a change of 10^27 %: with its two decimal
+    # places more digits than the default context's 28, which would make quantize fail.
+    with localcontext() as context:
+        context.prec = _PERCENT_DIGITS
+        change = 100 * (target - base) / base
+        return change.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
 
 
 def cost_deltas(base: Mapping[str, Decimal], target: Mapping[str, Decimal]) -> list[CostDelta]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import TypeVar
 
@@ -23,7 +22,7 @@ from ledger_server.domain.errors import (
     Violations,
 )
 from ledger_server.domain.idempotency import RequestKey
-from ledger_server.domain.money import ZERO
+from ledger_server.domain.money import WireMoney
 from ledger_server.domain.paging import CursorSpec, Page, page_size
 from ledger_server.domain.ports import Transactions, UnitOfWork
 from ledger_server.domain.results_store import comparison, job_order
@@ -42,6 +41,7 @@ from ledger_server.domain.results_store.ports import (
     JobOrder,
     ResultsRepository,
 )
+from ledger_server.domain.results_store.trend import TrendPoint, parse_thresholds, trend_points
 from ledger_server.domain.validation import check_text
 
 STORE_ESTIMATE = "StoreEstimate"
@@ -60,12 +60,6 @@ _CANONICAL_UUID = re.compile(
 )
 # Bounds of the job cache: jobs are small (no resources), a few hundred bytes each.
 JOB_CACHE_BYTES = 64 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class TrendPoint:
-    job: Job
-    change_from_previous: Decimal
 
 
 def parse_id(value: str, field: str) -> uuid.UUID:
@@ -257,7 +251,13 @@ class ResultsStore:
         )
 
     def get_cost_trend(
-        self, filters: JobFilters, requested_size: int, token: str
+        self,
+        filters: JobFilters,
+        requested_size: int,
+        token: str,
+        *,
+        anomaly_percent: str = "",
+        anomaly_amount: WireMoney | None = None,
     ) -> Page[TrendPoint]:
         if bool(filters.user_id) == bool(filters.terraform_plan_hash):
             raise InvalidArgument(
@@ -268,7 +268,9 @@ class ResultsStore:
                 ]
             )
         check_filters(filters)
+        thresholds = parse_thresholds(anomaly_percent, anomaly_amount)
         limit = page_size(requested_size, default=100)
+        # The thresholds only mark points, they choose none: not part of the scope.
         scope = filter_scope(filters)
         cursor = GET_COST_TREND.decode(token, scope)
         after = JobKey(cursor[0], cursor[1]) if cursor else None
@@ -276,11 +278,7 @@ class ResultsStore:
         with self._transactions.begin() as uow:
             jobs = uow.results.list_jobs(filters, after, limit + 1, order=JobOrder.OLDEST_FIRST)
         page = jobs[:limit]
-        points = []
-        for job in page:
-            change = ZERO if previous is None else job.total_monthly_cost - previous
-            points.append(TrendPoint(job, change))
-            previous = job.total_monthly_cost
+        points = trend_points(page, previous, thresholds)
         next_page = ""
         if len(jobs) > limit:
             last = page[-1]

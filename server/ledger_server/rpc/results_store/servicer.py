@@ -113,7 +113,12 @@ class ResultsStoreServicer(Servicer, service=rs.DESCRIPTOR.services_by_name["Res
     ) -> rs.GetCostTrendResponse:
         filters = convert.job_filters(request)
         page = await self.runtime.offload(
-            self.store.get_cost_trend, filters, request.page_size, request.page_token
+            self.store.get_cost_trend,
+            filters,
+            request.page_size,
+            request.page_token,
+            anomaly_percent=request.anomaly_percent,
+            anomaly_amount=convert.money_in(request, "anomaly_amount"),
         )
         return rs.GetCostTrendResponse(
             points=[convert.trend_point_out(p) for p in page.items],
