@@ -4,7 +4,8 @@ One database is filled with 20,000 jobs, then grown to 200,000 (spread over user
 profiles, plans and time, each with a resource, a service and a region row), beside one
 job of 10,000 resources. At each size, for every filter combination and order the API
 offers, the repository's own query builders fetch a page from the middle of the result
-(the cursor is the key of the row half way through), under EXPLAIN (ANALYZE, BUFFERS).
+(the cursor is the key of the row half way through), under EXPLAIN (ANALYZE, BUFFERS);
+and the first page for two users whose jobs all sit far from where the time order starts.
 Buffers do not depend on timing or caching, so the comparison is deterministic.
 
 Run with `-s` to see the table of measurements.
@@ -37,9 +38,10 @@ from tests.support.database import connect, fresh_database
 
 SMALL, BIG = 20_000, 200_000
 PAGE = 20  # rows a page shows; its query reads one more to know whether more follow
+SERVICE_PAGE, REGION_PAGE = 11, 6  # services and regions a page of them reads
 # What may differ between the sizes: one more level in a B-tree, and heap pages that
 # rows of a page happen to share in the smaller table.
-SLACK = 6
+SLACK = 4
 # What a page may cost at all: an index descent, a few leaf pages and a heap page per row.
 CEILING = 2 * (PAGE + 1) + 12
 
@@ -255,12 +257,14 @@ SCENARIOS = [
     Scenario(
         "ListJobServices",
         lambda size: services_page_query(BIG_JOB, None, None),
-        lambda row, size: services_page_query(BIG_JOB, (row.monthly_cost, row.service), 11),
+        lambda row, size: services_page_query(
+            BIG_JOB, (row.monthly_cost, row.service), SERVICE_PAGE
+        ),
     ),
     Scenario(
         "ListJobRegions",
         lambda size: regions_page_query(BIG_JOB, None, None),
-        lambda row, size: regions_page_query(BIG_JOB, (row.monthly_cost, row.region), 6),
+        lambda row, size: regions_page_query(BIG_JOB, (row.monthly_cost, row.region), REGION_PAGE),
     ),
 ]
 SPLIT = "ListJobRegions split"  # the per-service split of one page of regions
@@ -286,7 +290,7 @@ def measure_all(
             measured[scenario.name] = explain(
                 connection, dialect, scenario.page_after(middle, size)
             )
-        regions = sa_connection.execute(regions_page_query(BIG_JOB, None, 6)).all()
+        regions = sa_connection.execute(regions_page_query(BIG_JOB, None, REGION_PAGE)).all()
         measured[SPLIT] = explain(
             connection, dialect, region_services_query(BIG_JOB, [r.region for r in regions])
         )
@@ -312,7 +316,7 @@ def measured() -> Iterator[dict[int, dict[str, Measurement]]]:
 
 
 def print_table(small: dict[str, Measurement], big: dict[str, Measurement]) -> None:
-    print(f"\nbuffers of a middle page ({PAGE} rows), {SMALL:,} vs {BIG:,} jobs")
+    print(f"\nbuffers of a middle page (or the first), {SMALL:,} vs {BIG:,} jobs")
     print(f"{'list and filters':<48} {'small':>6} {'big':>6}  rows  index (big)")
     for name, at_small in small.items():
         at_big = big[name]
@@ -347,4 +351,5 @@ def test_a_region_page_sorts_only_the_split_it_returns(
     for at in (small, big):
         assert at.sorted_rows == at.rows, at
         assert at.removed_rows == 0, at
-    assert big.buffers <= small.buffers + SLACK, (small, big)
+    # One index descent per region: each may meet one more B-tree level.
+    assert big.buffers <= small.buffers + SLACK + REGION_PAGE, (small, big)
