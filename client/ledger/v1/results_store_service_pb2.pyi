@@ -739,8 +739,9 @@ class GetCostTrendRequest(_message.Message):
     plain digits, at most 15 before the point and 2 after it, like "25" or
     "12.5" (a string, so it is exact). A point is over it when its
     `percentage_change`, in either direction, is more than this, or when it
-    grew from a zero total (which has no percentage). Empty means no percent
-    threshold. Anything else (a sign, an exponent, "NaN", more digits) is
+    grew from a zero total (which has no percentage). With `anomaly_amount`
+    too, a point must be over both. Empty means no percent threshold.
+    Anything else (a sign, an exponent, "NaN", more digits) is
     INVALID_ARGUMENT naming `anomaly_percent`.
     """
     @_builtins.property
@@ -757,8 +758,9 @@ class GetCostTrendRequest(_message.Message):
         it when its `change_from_previous`, in either direction, is more than
         this amount. `currency_code` empty applies the amount to every job in
         the job's own currency; otherwise the code must be three upper-case
-        letters, and jobs in another currency are never over it. Unset means no
-        amount threshold. Negative, more than 1,000,000,000,000, or nanos out of
+        letters, and jobs in another currency are never over it. With
+        `anomaly_percent` too, a point must be over both. Unset means no amount
+        threshold. Negative, more than 1,000,000,000,000, or nanos out of
         range or of the wrong sign is INVALID_ARGUMENT naming the field.
         """
 
