@@ -5,8 +5,9 @@ field, 100k-character strings, lists far past the documented limits (up to 20k
 resources, and requests over the 16 MiB message limit), NaN and infinities, money with
 nanos out of range or with the wrong sign or at the int64 extremes, timestamps outside
 years 0001-9999, negative and huge page sizes, garbage and forged page tokens, random
-UUIDs, aggregates that do not reconcile, duplicate addresses. Valid requests are mixed
-in, so some calls succeed and later reads find real jobs. (No request message has an
+UUIDs, aggregates that do not reconcile, duplicate addresses, unknown and malformed
+`order_by` values, negative, NaN-like and out-of-range anomaly thresholds. Valid requests
+are mixed in, so some calls succeed and later reads find real jobs. (No request message has an
 enum field today, so there are no unknown enum values to send.)
 
 Whatever the input, every call must keep DESIGN.md principle 6:
@@ -23,6 +24,7 @@ Whatever the input, every call must keep DESIGN.md principle 6:
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -49,12 +51,15 @@ from tests.support.fuzz_checks import (
 )
 from tests.support.fuzz_read_strategies import (
     AMOUNT_PARTS,
+    ANOMALY_AMOUNTS,
+    ANOMALY_PERCENTS,
     BASE,
     EPOCH_2000,
     HUGE_AMOUNT,
     JOB_REFS,
     NAME_PARTS,
     NO_TIME,
+    ORDER_BYS,
     POSITION_PARTS,
     TIME_PARTS,
     TINY_AMOUNT,
@@ -63,7 +68,9 @@ from tests.support.fuzz_read_strategies import (
     JobRef,
     Seeded,
     TokenRef,
+    by_cost,
     filter_texts,
+    order_scope,
     resolve_job,
     resolve_token,
     seed_request,
@@ -143,6 +150,9 @@ def seeded(stub: rs_grpc.ResultsStoreServiceStub) -> Seeded:
         ),
         stub.GetCostTrend(
             rs.GetCostTrendRequest(terraform_plan_hash=SEED_PLAN, page_size=2), metadata=METADATA
+        ),
+        stub.ListJobs(
+            rs.ListJobsRequest(page_size=1, order_by="total_monthly_cost desc"), metadata=METADATA
         ),
     ]
     tokens = [page.next_page_token for page in pages]
@@ -225,11 +235,78 @@ def test_get_job_never_fails_internally(
     start_time=TIMESTAMPS,
     end_time=TIMESTAMPS,
     token=token_refs([TIME_PARTS, UUID_PARTS]),
+    order_by=ORDER_BYS,
+    cost_token=token_refs([AMOUNT_PARTS, TIME_PARTS, UUID_PARTS]),
 )
 @example(
-    0, "", "", "", NO_TIME, NO_TIME, ("forged", ("0001-01-01T00:00:00+23:59:59.999999", ZERO_UUID))
+    0,
+    "",
+    "",
+    "",
+    NO_TIME,
+    NO_TIME,
+    ("forged", ("0001-01-01T00:00:00+23:59:59.999999", ZERO_UUID)),
+    "",
+    ("text", ""),
 )
-@example(0, "", "", "", NO_TIME, NO_TIME, ("forged", ("2020-01-01T00:00:00+00:00:01", ZERO_UUID)))
+@example(
+    0,
+    "",
+    "",
+    "",
+    NO_TIME,
+    NO_TIME,
+    ("forged", ("2020-01-01T00:00:00+00:00:01", ZERO_UUID)),
+    "",
+    ("text", ""),
+)
+# Cost orders: after a real token, after a forged but plausible cursor, after a forged
+# amount no job could have, and with a time range (refused).
+@example(0, "", "", "", NO_TIME, NO_TIME, ("text", ""), "total_monthly_cost desc", ("real", 7))
+@example(
+    2,
+    SEED_USER,
+    "",
+    "",
+    NO_TIME,
+    NO_TIME,
+    ("text", ""),
+    "total_monthly_cost",
+    ("forged", ("15", EPOCH_2000, ZERO_UUID)),
+)
+@example(
+    0,
+    "",
+    "",
+    "",
+    NO_TIME,
+    NO_TIME,
+    ("text", ""),
+    "total_monthly_cost desc",
+    ("forged", (HUGE_AMOUNT, EPOCH_2000, ZERO_UUID)),
+)
+@example(
+    0,
+    "",
+    "",
+    "",
+    timestamp_pb2.Timestamp(seconds=946_684_800),
+    NO_TIME,
+    ("text", ""),
+    "total_monthly_cost asc",
+    ("text", ""),
+)
+@example(
+    0,
+    "",
+    "",
+    "",
+    NO_TIME,
+    NO_TIME,
+    ("forged", (EPOCH_2000, ZERO_UUID)),
+    "create_time",
+    ("text", ""),
+)
 def test_list_jobs_never_fails_internally(
     stub: rs_grpc.ResultsStoreServiceStub,
     rows: RowCounter,
@@ -241,9 +318,15 @@ def test_list_jobs_never_fails_internally(
     start_time: timestamp_pb2.Timestamp | None,
     end_time: timestamp_pb2.Timestamp | None,
     token: TokenRef,
+    order_by: str,
+    cost_token: TokenRef,
 ) -> None:
     request = rs.ListJobsRequest(
-        page_size=page_size, user_id=user_id, profile=profile, terraform_plan_hash=plan
+        page_size=page_size,
+        user_id=user_id,
+        profile=profile,
+        terraform_plan_hash=plan,
+        order_by=order_by,
     )
     set_time(request, "start_time", start_time)
     set_time(request, "end_time", end_time)
@@ -254,11 +337,18 @@ def test_list_jobs_never_fails_internally(
         plan,
         _iso(request, "start_time"),
         _iso(request, "end_time"),
+        *order_scope(order_by),
     )
-    request.page_token = resolve_token(token, scope, seeded)
+    request.page_token = resolve_token(cost_token if by_cost(order_by) else token, scope, seeded)
     outcome, _ = call(rows, "ListJobs", stub.ListJobs, request)
-    if outcome.code is grpc.StatusCode.OK:
-        assert_page(outcome.response.jobs, page_size, 50)
+    if outcome.code is not grpc.StatusCode.OK:
+        return
+    jobs = outcome.response.jobs
+    assert_page(jobs, page_size, 50)
+    if by_cost(order_by):
+        costs = [(j.total_monthly_cost.units, j.total_monthly_cost.nanos) for j in jobs]
+        descending = order_by.split()[-1] == "desc"
+        assert costs == sorted(costs, reverse=descending), f"{order_by!r}: {costs}"
 
 
 @fuzz_settings(max_examples=200)
@@ -348,6 +438,9 @@ def test_compare_jobs_never_fails_internally(
         assert outcome.response.base.job_id == str(uuid.UUID(request.base_job_id))
 
 
+PERCENTAGE = re.compile(r"-?[0-9]+\.[0-9]{2}")
+
+
 @fuzz_settings(max_examples=200)
 @given(
     series=st.sampled_from(["user", "plan", "both", "neither"]),
@@ -357,12 +450,67 @@ def test_compare_jobs_never_fails_internally(
     start_time=TIMESTAMPS,
     end_time=TIMESTAMPS,
     token=token_refs([TIME_PARTS, UUID_PARTS, AMOUNT_PARTS]),
+    anomaly_percent=ANOMALY_PERCENTS,
+    anomaly_amount=ANOMALY_AMOUNTS,
 )
 @example(
-    "user", SEED_USER, "", 0, NO_TIME, NO_TIME, ("forged", (EPOCH_2000, ZERO_UUID, HUGE_AMOUNT))
+    "user",
+    SEED_USER,
+    "",
+    0,
+    NO_TIME,
+    NO_TIME,
+    ("forged", (EPOCH_2000, ZERO_UUID, HUGE_AMOUNT)),
+    "",
+    None,
 )
-@example("user", SEED_USER, "", 0, NO_TIME, NO_TIME, ("forged", (EPOCH_2000, ZERO_UUID, "1E+30")))
-@example("plan", "", SEED_PLAN, 0, NO_TIME, NO_TIME, ("forged", (EPOCH_2000, ZERO_UUID, "1e-10")))
+@example(
+    "user",
+    SEED_USER,
+    "",
+    0,
+    NO_TIME,
+    NO_TIME,
+    ("forged", (EPOCH_2000, ZERO_UUID, "1E+30")),
+    "",
+    None,
+)
+@example(
+    "plan",
+    "",
+    SEED_PLAN,
+    0,
+    NO_TIME,
+    NO_TIME,
+    ("forged", (EPOCH_2000, ZERO_UUID, "1e-10")),
+    "",
+    None,
+)
+# Thresholds on real pages, and a previous total of one nano: the largest percentages.
+@example("plan", "", SEED_PLAN, 1, NO_TIME, NO_TIME, ("real", 6), "0", money_pb2.Money(units=0))
+@example(
+    "plan",
+    "",
+    SEED_PLAN,
+    1,
+    NO_TIME,
+    NO_TIME,
+    ("forged", (EPOCH_2000, ZERO_UUID, "0.000000001")),
+    "0",
+    money_pb2.Money(units=0),
+)
+@example("plan", "", SEED_PLAN, 0, NO_TIME, NO_TIME, ("text", ""), "NaN", None)
+@example(
+    "plan",
+    "",
+    SEED_PLAN,
+    0,
+    NO_TIME,
+    NO_TIME,
+    ("text", ""),
+    "-1",
+    money_pb2.Money(units=-(2**63), nanos=-(2**31)),
+)
 def test_get_cost_trend_never_fails_internally(
     stub: rs_grpc.ResultsStoreServiceStub,
     rows: RowCounter,
@@ -374,12 +522,17 @@ def test_get_cost_trend_never_fails_internally(
     start_time: timestamp_pb2.Timestamp | None,
     end_time: timestamp_pb2.Timestamp | None,
     token: TokenRef,
+    anomaly_percent: str,
+    anomaly_amount: money_pb2.Money | None,
 ) -> None:
     request = rs.GetCostTrendRequest(
         user_id=user_id if series in ("user", "both") else "",
         terraform_plan_hash=plan if series in ("plan", "both") else "",
         page_size=page_size,
+        anomaly_percent=anomaly_percent,
     )
+    if anomaly_amount is not None:
+        request.anomaly_amount.CopyFrom(anomaly_amount)
     set_time(request, "start_time", start_time)
     set_time(request, "end_time", end_time)
     scope = (
@@ -392,8 +545,14 @@ def test_get_cost_trend_never_fails_internally(
     )
     request.page_token = resolve_token(token, scope, seeded)
     outcome, _ = call(rows, "GetCostTrend", stub.GetCostTrend, request)
-    if outcome.code is grpc.StatusCode.OK:
-        assert_page(outcome.response.points, page_size, 100)
+    if outcome.code is not grpc.StatusCode.OK:
+        return
+    points = outcome.response.points
+    assert_page(points, page_size, 100)
+    for point in points:
+        assert point.percentage_change == "" or PERCENTAGE.fullmatch(point.percentage_change)
+    if not anomaly_percent and anomaly_amount is None:
+        assert not any(point.anomaly for point in points)
 
 
 # --- edges that random generation reaches too rarely ---------------------------------

@@ -1,4 +1,5 @@
-"""Hypothesis strategies for the read RPCs: job ids, page tokens and their cursors.
+"""Hypothesis strategies for the read RPCs: job ids, page tokens and their cursors,
+ListJobs' order_by and GetCostTrend's anomaly thresholds.
 
 The jobs they read are seeded once per module by tests/e2e/test_fuzz.py.
 """
@@ -19,6 +20,7 @@ from ledger.v1 import money_pb2
 from ledger.v1 import results_store_service_pb2 as rs
 from ledger_server.domain.paging import encode_token
 from tests.support.fuzz_strategies import (
+    HOSTILE_MONEY,
     INT64_MAX,
     JSON_LEAF,
     MAX_SECONDS,
@@ -28,6 +30,7 @@ from tests.support.fuzz_strategies import (
     SEED_USER,
     SERVICES,
     hostile_text,
+    valid_money,
 )
 
 
@@ -171,7 +174,7 @@ def token_refs(parts: Sequence[st.SearchStrategy[str]]) -> st.SearchStrategy[Tok
     )
     return st.one_of(
         st.just(("text", "")),
-        st.integers(0, 6).map(lambda index: ("real", index)),
+        st.integers(0, 7).map(lambda index: ("real", index)),
         hostile_text().map(lambda text: ("text", text)),
         st.binary(max_size=64).map(lambda raw: ("text", _b64(raw))),
         json_payloads.map(lambda payload: ("text", _b64(json.dumps(payload).encode()))),
@@ -215,3 +218,85 @@ HUGE_AMOUNT = "1E+1000000"
 TINY_AMOUNT = "1E-1000000"
 EPOCH_2000 = "2000-01-01T00:00:00+00:00"
 ZERO_UUID = "00000000-0000-0000-0000-000000000000"
+
+
+# --- ListJobs' order_by ---------------------------------------------------------------
+# Each spelling the proto documents, with the order it names as the server adds it to a
+# page token's scope ("" for the default, which adds nothing).
+ORDER_SPELLINGS = {
+    "": "",
+    "create_time desc": "",
+    "  create_time \t desc ": "",
+    "create_time": "create_time asc",
+    "create_time asc": "create_time asc",
+    "total_monthly_cost desc": "total_monthly_cost desc",
+    "\ttotal_monthly_cost   desc": "total_monthly_cost desc",
+    "total_monthly_cost": "total_monthly_cost asc",
+    "total_monthly_cost asc": "total_monthly_cost asc",
+}
+ORDER_BYS = st.one_of(
+    st.sampled_from(list(ORDER_SPELLINGS)),
+    st.sampled_from(list(ORDER_SPELLINGS)),
+    st.sampled_from(
+        [
+            "create_time DESC",
+            "CREATE_TIME",
+            "total_monthly_cost desc, create_time desc",
+            "total_monthly_cost,desc",
+            "desc",
+            "asc create_time",
+            "job_id",
+            "labels.team desc",
+            "total_monthly_cost desc desc",
+            "total_monthly_cost\x00desc",
+            " " * 60 + "create_time desc",
+            "create_time desc" + " " * 60,
+        ]
+    ),
+    hostile_text(),
+)
+
+
+def order_scope(order_by: str) -> tuple[str, ...]:
+    """What `order_by` adds to a ListJobs token's scope (nothing for refused ones)."""
+    order = ORDER_SPELLINGS.get(order_by, "")
+    return (order,) if order else ()
+
+
+def by_cost(order_by: str) -> bool:
+    return ORDER_SPELLINGS.get(order_by, "").startswith("total_monthly_cost")
+
+
+# --- GetCostTrend's anomaly thresholds ------------------------------------------------
+ANOMALY_PERCENTS = st.one_of(
+    st.just(""),
+    st.sampled_from(["0", "0.01", "12.5", "20", "999999999999999.99"]),
+    st.decimals(min_value=0, max_value=10**6, places=2).map(str),
+    st.sampled_from(
+        [
+            "-5",
+            "-0",
+            "+5",
+            "NaN",
+            "nan",
+            "sNaN",
+            "Infinity",
+            "-Infinity",
+            "1e3",
+            "1E+1000000",
+            "12.345",
+            "5.",
+            ".5",
+            " 5",
+            "5%",
+            "\uff15",
+            "9" * 16,
+            "9" * 5000,
+        ]
+    ),
+    st.floats().map(repr),
+    hostile_text(),
+)
+ANOMALY_AMOUNTS: st.SearchStrategy[money_pb2.Money | None] = st.one_of(
+    st.none(), valid_money(["", "USD", "EUR"]), HOSTILE_MONEY
+)

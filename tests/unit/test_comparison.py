@@ -15,6 +15,13 @@ def test_compare_jobs_percentage_change() -> None:
     assert percentage_change(Decimal(0), Decimal(5)) is None
 
 
+def test_compare_jobs_percentage_change_from_one_nano_to_the_largest_total() -> None:
+    # 30 digits with its two decimals: past the default decimal context, within ours.
+    assert percentage_change(Decimal("0.000000001"), Decimal(10**16)) == Decimal(
+        "999999999999999999999999900.00"
+    )
+
+
 def test_compare_jobs_resource_diff_like_infracost() -> None:
     diffs = resource_diffs(
         {"kept": Decimal(1), "grew": Decimal(2), "gone": Decimal(3)},

@@ -27,7 +27,7 @@ from ledger.v1 import estimate_pb2 as ledger_dot_v1_dot_estimate__pb2
 from ledger.v1 import money_pb2 as ledger_dot_v1_dot_money__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%ledger/v1/results_store_service.proto\x12\tledger.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18ledger/v1/estimate.proto\x1a\x15ledger/v1/money.proto\"\xfc\x01\n\x14StoreEstimateRequest\x12%\n\x08\x65stimate\x18\x01 \x01(\x0b\x32\x13.ledger.v1.Estimate\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x1b\n\x13terraform_plan_hash\x18\x03 \x01(\t\x12\x0f\n\x07profile\x18\x04 \x01(\t\x12;\n\x06labels\x18\x05 \x03(\x0b\x32+.ledger.v1.StoreEstimateRequest.LabelsEntry\x12\x12\n\nrequest_id\x18\x06 \x01(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"4\n\x15StoreEstimateResponse\x12\x1b\n\x03job\x18\x01 \x01(\x0b\x32\x0e.ledger.v1.Job\"\x1f\n\rGetJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"-\n\x0eGetJobResponse\x12\x1b\n\x03job\x18\x01 \x01(\x0b\x32\x0e.ledger.v1.Job\"\xd5\x01\n\x0fListJobsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\x12\x0f\n\x07profile\x18\x04 \x01(\t\x12\x1b\n\x13terraform_plan_hash\x18\x05 \x01(\t\x12.\n\nstart_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"I\n\x10ListJobsResponse\x12\x1c\n\x04jobs\x18\x01 \x03(\x0b\x32\x0e.ledger.v1.Job\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"q\n\x17ListJobResourcesRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0f\n\x07service\x18\x04 \x01(\t\x12\x0e\n\x06region\x18\x05 \x01(\t\"_\n\x18ListJobResourcesResponse\x12*\n\tresources\x18\x01 \x03(\x0b\x32\x17.ledger.v1.ResourceCost\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"O\n\x16ListJobServicesRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"\\\n\x17ListJobServicesResponse\x12(\n\x08services\x18\x01 \x03(\x0b\x32\x16.ledger.v1.ServiceCost\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"N\n\x15ListJobRegionsRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"Y\n\x16ListJobRegionsResponse\x12&\n\x07regions\x18\x01 \x03(\x0b\x32\x15.ledger.v1.RegionCost\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\\\n\x12\x43ompareJobsRequest\x12\x13\n\x0b\x62\x61se_job_id\x18\x01 \x01(\t\x12\x15\n\rtarget_job_id\x18\x02 \x01(\t\x12\x1a\n\x12max_resource_diffs\x18\x03 \x01(\x05\"y\n\x08JobTotal\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12,\n\x12total_monthly_cost\x18\x02 \x01(\x0b\x32\x10.ledger.v1.Money\x12/\n\x0b\x63reate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x95\x01\n\tCostDelta\x12\x0b\n\x03key\x18\x01 \x01(\t\x12+\n\x11\x62\x61se_monthly_cost\x18\x02 \x01(\x0b\x32\x10.ledger.v1.Money\x12-\n\x13target_monthly_cost\x18\x03 \x01(\x0b\x32\x10.ledger.v1.Money\x12\x1f\n\x05\x64\x65lta\x18\x04 \x01(\x0b\x32\x10.ledger.v1.Money\"\xc7\x01\n\x0cResourceDiff\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12)\n\x06\x63hange\x18\x02 \x01(\x0e\x32\x19.ledger.v1.ResourceChange\x12+\n\x11\x62\x61se_monthly_cost\x18\x03 \x01(\x0b\x32\x10.ledger.v1.Money\x12-\n\x13target_monthly_cost\x18\x04 \x01(\x0b\x32\x10.ledger.v1.Money\x12\x1f\n\x05\x64\x65lta\x18\x05 \x01(\x0b\x32\x10.ledger.v1.Money\"\xdd\x02\n\x13\x43ompareJobsResponse\x12!\n\x04\x62\x61se\x18\x01 \x01(\x0b\x32\x13.ledger.v1.JobTotal\x12#\n\x06target\x18\x02 \x01(\x0b\x32\x13.ledger.v1.JobTotal\x12\x1f\n\x05\x64\x65lta\x18\x03 \x01(\x0b\x32\x10.ledger.v1.Money\x12\x1e\n\x11percentage_change\x18\x04 \x01(\x01H\x00\x88\x01\x01\x12,\n\x0eservice_deltas\x18\x05 \x03(\x0b\x32\x14.ledger.v1.CostDelta\x12+\n\rregion_deltas\x18\x06 \x03(\x0b\x32\x14.ledger.v1.CostDelta\x12/\n\x0eresource_diffs\x18\x07 \x03(\x0b\x32\x17.ledger.v1.ResourceDiff\x12\x1b\n\x13resource_diff_count\x18\x08 \x01(\x05\x42\x14\n\x12_percentage_change\"\xc8\x01\n\x13GetCostTrendRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x1b\n\x13terraform_plan_hash\x18\x02 \x01(\t\x12.\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\"\xaf\x01\n\x0e\x43ostTrendPoint\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12/\n\x0b\x63reate_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x12total_monthly_cost\x18\x03 \x01(\x0b\x32\x10.ledger.v1.Money\x12.\n\x14\x63hange_from_previous\x18\x04 \x01(\x0b\x32\x10.ledger.v1.Money\"Z\n\x14GetCostTrendResponse\x12)\n\x06points\x18\x01 \x03(\x0b\x32\x19.ledger.v1.CostTrendPoint\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*\x86\x01\n\x0eResourceChange\x12\x1f\n\x1bRESOURCE_CHANGE_UNSPECIFIED\x10\x00\x12\x19\n\x15RESOURCE_CHANGE_ADDED\x10\x01\x12\x1b\n\x17RESOURCE_CHANGE_REMOVED\x10\x02\x12\x1b\n\x17RESOURCE_CHANGE_CHANGED\x10\x03\x32\x9a\x05\n\x13ResultsStoreService\x12R\n\rStoreEstimate\x12\x1f.ledger.v1.StoreEstimateRequest\x1a .ledger.v1.StoreEstimateResponse\x12=\n\x06GetJob\x12\x18.ledger.v1.GetJobRequest\x1a\x19.ledger.v1.GetJobResponse\x12\x43\n\x08ListJobs\x12\x1a.ledger.v1.ListJobsRequest\x1a\x1b.ledger.v1.ListJobsResponse\x12[\n\x10ListJobResources\x12\".ledger.v1.ListJobResourcesRequest\x1a#.ledger.v1.ListJobResourcesResponse\x12X\n\x0fListJobServices\x12!.ledger.v1.ListJobServicesRequest\x1a\".ledger.v1.ListJobServicesResponse\x12U\n\x0eListJobRegions\x12 .ledger.v1.ListJobRegionsRequest\x1a!.ledger.v1.ListJobRegionsResponse\x12L\n\x0b\x43ompareJobs\x12\x1d.ledger.v1.CompareJobsRequest\x1a\x1e.ledger.v1.CompareJobsResponse\x12O\n\x0cGetCostTrend\x12\x1e.ledger.v1.GetCostTrendRequest\x1a\x1f.ledger.v1.GetCostTrendResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%ledger/v1/results_store_service.proto\x12\tledger.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18ledger/v1/estimate.proto\x1a\x15ledger/v1/money.proto\"\xfc\x01\n\x14StoreEstimateRequest\x12%\n\x08\x65stimate\x18\x01 \x01(\x0b\x32\x13.ledger.v1.Estimate\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x1b\n\x13terraform_plan_hash\x18\x03 \x01(\t\x12\x0f\n\x07profile\x18\x04 \x01(\t\x12;\n\x06labels\x18\x05 \x03(\x0b\x32+.ledger.v1.StoreEstimateRequest.LabelsEntry\x12\x12\n\nrequest_id\x18\x06 \x01(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"4\n\x15StoreEstimateResponse\x12\x1b\n\x03job\x18\x01 \x01(\x0b\x32\x0e.ledger.v1.Job\"\x1f\n\rGetJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"-\n\x0eGetJobResponse\x12\x1b\n\x03job\x18\x01 \x01(\x0b\x32\x0e.ledger.v1.Job\"\xe7\x01\n\x0fListJobsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\x12\x0f\n\x07profile\x18\x04 \x01(\t\x12\x1b\n\x13terraform_plan_hash\x18\x05 \x01(\t\x12.\n\nstart_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08order_by\x18\x08 \x01(\t\"I\n\x10ListJobsResponse\x12\x1c\n\x04jobs\x18\x01 \x03(\x0b\x32\x0e.ledger.v1.Job\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"q\n\x17ListJobResourcesRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0f\n\x07service\x18\x04 \x01(\t\x12\x0e\n\x06region\x18\x05 \x01(\t\"_\n\x18ListJobResourcesResponse\x12*\n\tresources\x18\x01 \x03(\x0b\x32\x17.ledger.v1.ResourceCost\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"O\n\x16ListJobServicesRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"\\\n\x17ListJobServicesResponse\x12(\n\x08services\x18\x01 \x03(\x0b\x32\x16.ledger.v1.ServiceCost\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"N\n\x15ListJobRegionsRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"Y\n\x16ListJobRegionsResponse\x12&\n\x07regions\x18\x01 \x03(\x0b\x32\x15.ledger.v1.RegionCost\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\\\n\x12\x43ompareJobsRequest\x12\x13\n\x0b\x62\x61se_job_id\x18\x01 \x01(\t\x12\x15\n\rtarget_job_id\x18\x02 \x01(\t\x12\x1a\n\x12max_resource_diffs\x18\x03 \x01(\x05\"y\n\x08JobTotal\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12,\n\x12total_monthly_cost\x18\x02 \x01(\x0b\x32\x10.ledger.v1.Money\x12/\n\x0b\x63reate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x95\x01\n\tCostDelta\x12\x0b\n\x03key\x18\x01 \x01(\t\x12+\n\x11\x62\x61se_monthly_cost\x18\x02 \x01(\x0b\x32\x10.ledger.v1.Money\x12-\n\x13target_monthly_cost\x18\x03 \x01(\x0b\x32\x10.ledger.v1.Money\x12\x1f\n\x05\x64\x65lta\x18\x04 \x01(\x0b\x32\x10.ledger.v1.Money\"\xc7\x01\n\x0cResourceDiff\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12)\n\x06\x63hange\x18\x02 \x01(\x0e\x32\x19.ledger.v1.ResourceChange\x12+\n\x11\x62\x61se_monthly_cost\x18\x03 \x01(\x0b\x32\x10.ledger.v1.Money\x12-\n\x13target_monthly_cost\x18\x04 \x01(\x0b\x32\x10.ledger.v1.Money\x12\x1f\n\x05\x64\x65lta\x18\x05 \x01(\x0b\x32\x10.ledger.v1.Money\"\xdd\x02\n\x13\x43ompareJobsResponse\x12!\n\x04\x62\x61se\x18\x01 \x01(\x0b\x32\x13.ledger.v1.JobTotal\x12#\n\x06target\x18\x02 \x01(\x0b\x32\x13.ledger.v1.JobTotal\x12\x1f\n\x05\x64\x65lta\x18\x03 \x01(\x0b\x32\x10.ledger.v1.Money\x12\x1e\n\x11percentage_change\x18\x04 \x01(\x01H\x00\x88\x01\x01\x12,\n\x0eservice_deltas\x18\x05 \x03(\x0b\x32\x14.ledger.v1.CostDelta\x12+\n\rregion_deltas\x18\x06 \x03(\x0b\x32\x14.ledger.v1.CostDelta\x12/\n\x0eresource_diffs\x18\x07 \x03(\x0b\x32\x17.ledger.v1.ResourceDiff\x12\x1b\n\x13resource_diff_count\x18\x08 \x01(\x05\x42\x14\n\x12_percentage_change\"\x8b\x02\n\x13GetCostTrendRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x1b\n\x13terraform_plan_hash\x18\x02 \x01(\t\x12.\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\x12\x17\n\x0f\x61nomaly_percent\x18\x07 \x01(\t\x12(\n\x0e\x61nomaly_amount\x18\x08 \x01(\x0b\x32\x10.ledger.v1.Money\"\xdb\x01\n\x0e\x43ostTrendPoint\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12/\n\x0b\x63reate_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x12total_monthly_cost\x18\x03 \x01(\x0b\x32\x10.ledger.v1.Money\x12.\n\x14\x63hange_from_previous\x18\x04 \x01(\x0b\x32\x10.ledger.v1.Money\x12\x19\n\x11percentage_change\x18\x05 \x01(\t\x12\x0f\n\x07\x61nomaly\x18\x06 \x01(\x08\"Z\n\x14GetCostTrendResponse\x12)\n\x06points\x18\x01 \x03(\x0b\x32\x19.ledger.v1.CostTrendPoint\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*\x86\x01\n\x0eResourceChange\x12\x1f\n\x1bRESOURCE_CHANGE_UNSPECIFIED\x10\x00\x12\x19\n\x15RESOURCE_CHANGE_ADDED\x10\x01\x12\x1b\n\x17RESOURCE_CHANGE_REMOVED\x10\x02\x12\x1b\n\x17RESOURCE_CHANGE_CHANGED\x10\x03\x32\x9a\x05\n\x13ResultsStoreService\x12R\n\rStoreEstimate\x12\x1f.ledger.v1.StoreEstimateRequest\x1a .ledger.v1.StoreEstimateResponse\x12=\n\x06GetJob\x12\x18.ledger.v1.GetJobRequest\x1a\x19.ledger.v1.GetJobResponse\x12\x43\n\x08ListJobs\x12\x1a.ledger.v1.ListJobsRequest\x1a\x1b.ledger.v1.ListJobsResponse\x12[\n\x10ListJobResources\x12\".ledger.v1.ListJobResourcesRequest\x1a#.ledger.v1.ListJobResourcesResponse\x12X\n\x0fListJobServices\x12!.ledger.v1.ListJobServicesRequest\x1a\".ledger.v1.ListJobServicesResponse\x12U\n\x0eListJobRegions\x12 .ledger.v1.ListJobRegionsRequest\x1a!.ledger.v1.ListJobRegionsResponse\x12L\n\x0b\x43ompareJobs\x12\x1d.ledger.v1.CompareJobsRequest\x1a\x1e.ledger.v1.CompareJobsResponse\x12O\n\x0cGetCostTrend\x12\x1e.ledger.v1.GetCostTrendRequest\x1a\x1f.ledger.v1.GetCostTrendResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,8 +36,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_STOREESTIMATEREQUEST_LABELSENTRY']._loaded_options = None
   _globals['_STOREESTIMATEREQUEST_LABELSENTRY']._serialized_options = b'8\001'
-  _globals['_RESOURCECHANGE']._serialized_start=2769
-  _globals['_RESOURCECHANGE']._serialized_end=2903
+  _globals['_RESOURCECHANGE']._serialized_start=2898
+  _globals['_RESOURCECHANGE']._serialized_end=3032
   _globals['_STOREESTIMATEREQUEST']._serialized_start=135
   _globals['_STOREESTIMATEREQUEST']._serialized_end=387
   _globals['_STOREESTIMATEREQUEST_LABELSENTRY']._serialized_start=342
@@ -49,37 +49,37 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETJOBRESPONSE']._serialized_start=476
   _globals['_GETJOBRESPONSE']._serialized_end=521
   _globals['_LISTJOBSREQUEST']._serialized_start=524
-  _globals['_LISTJOBSREQUEST']._serialized_end=737
-  _globals['_LISTJOBSRESPONSE']._serialized_start=739
-  _globals['_LISTJOBSRESPONSE']._serialized_end=812
-  _globals['_LISTJOBRESOURCESREQUEST']._serialized_start=814
-  _globals['_LISTJOBRESOURCESREQUEST']._serialized_end=927
-  _globals['_LISTJOBRESOURCESRESPONSE']._serialized_start=929
-  _globals['_LISTJOBRESOURCESRESPONSE']._serialized_end=1024
-  _globals['_LISTJOBSERVICESREQUEST']._serialized_start=1026
-  _globals['_LISTJOBSERVICESREQUEST']._serialized_end=1105
-  _globals['_LISTJOBSERVICESRESPONSE']._serialized_start=1107
-  _globals['_LISTJOBSERVICESRESPONSE']._serialized_end=1199
-  _globals['_LISTJOBREGIONSREQUEST']._serialized_start=1201
-  _globals['_LISTJOBREGIONSREQUEST']._serialized_end=1279
-  _globals['_LISTJOBREGIONSRESPONSE']._serialized_start=1281
-  _globals['_LISTJOBREGIONSRESPONSE']._serialized_end=1370
-  _globals['_COMPAREJOBSREQUEST']._serialized_start=1372
-  _globals['_COMPAREJOBSREQUEST']._serialized_end=1464
-  _globals['_JOBTOTAL']._serialized_start=1466
-  _globals['_JOBTOTAL']._serialized_end=1587
-  _globals['_COSTDELTA']._serialized_start=1590
-  _globals['_COSTDELTA']._serialized_end=1739
-  _globals['_RESOURCEDIFF']._serialized_start=1742
-  _globals['_RESOURCEDIFF']._serialized_end=1941
-  _globals['_COMPAREJOBSRESPONSE']._serialized_start=1944
-  _globals['_COMPAREJOBSRESPONSE']._serialized_end=2293
-  _globals['_GETCOSTTRENDREQUEST']._serialized_start=2296
-  _globals['_GETCOSTTRENDREQUEST']._serialized_end=2496
-  _globals['_COSTTRENDPOINT']._serialized_start=2499
-  _globals['_COSTTRENDPOINT']._serialized_end=2674
-  _globals['_GETCOSTTRENDRESPONSE']._serialized_start=2676
-  _globals['_GETCOSTTRENDRESPONSE']._serialized_end=2766
-  _globals['_RESULTSSTORESERVICE']._serialized_start=2906
-  _globals['_RESULTSSTORESERVICE']._serialized_end=3572
+  _globals['_LISTJOBSREQUEST']._serialized_end=755
+  _globals['_LISTJOBSRESPONSE']._serialized_start=757
+  _globals['_LISTJOBSRESPONSE']._serialized_end=830
+  _globals['_LISTJOBRESOURCESREQUEST']._serialized_start=832
+  _globals['_LISTJOBRESOURCESREQUEST']._serialized_end=945
+  _globals['_LISTJOBRESOURCESRESPONSE']._serialized_start=947
+  _globals['_LISTJOBRESOURCESRESPONSE']._serialized_end=1042
+  _globals['_LISTJOBSERVICESREQUEST']._serialized_start=1044
+  _globals['_LISTJOBSERVICESREQUEST']._serialized_end=1123
+  _globals['_LISTJOBSERVICESRESPONSE']._serialized_start=1125
+  _globals['_LISTJOBSERVICESRESPONSE']._serialized_end=1217
+  _globals['_LISTJOBREGIONSREQUEST']._serialized_start=1219
+  _globals['_LISTJOBREGIONSREQUEST']._serialized_end=1297
+  _globals['_LISTJOBREGIONSRESPONSE']._serialized_start=1299
+  _globals['_LISTJOBREGIONSRESPONSE']._serialized_end=1388
+  _globals['_COMPAREJOBSREQUEST']._serialized_start=1390
+  _globals['_COMPAREJOBSREQUEST']._serialized_end=1482
+  _globals['_JOBTOTAL']._serialized_start=1484
+  _globals['_JOBTOTAL']._serialized_end=1605
+  _globals['_COSTDELTA']._serialized_start=1608
+  _globals['_COSTDELTA']._serialized_end=1757
+  _globals['_RESOURCEDIFF']._serialized_start=1760
+  _globals['_RESOURCEDIFF']._serialized_end=1959
+  _globals['_COMPAREJOBSRESPONSE']._serialized_start=1962
+  _globals['_COMPAREJOBSRESPONSE']._serialized_end=2311
+  _globals['_GETCOSTTRENDREQUEST']._serialized_start=2314
+  _globals['_GETCOSTTRENDREQUEST']._serialized_end=2581
+  _globals['_COSTTRENDPOINT']._serialized_start=2584
+  _globals['_COSTTRENDPOINT']._serialized_end=2803
+  _globals['_GETCOSTTRENDRESPONSE']._serialized_start=2805
+  _globals['_GETCOSTTRENDRESPONSE']._serialized_end=2895
+  _globals['_RESULTSSTORESERVICE']._serialized_start=3035
+  _globals['_RESULTSSTORESERVICE']._serialized_end=3701
 # @@protoc_insertion_point(module_scope)

@@ -205,18 +205,37 @@ class ListJobsRequest(_message.Message):
     TERRAFORM_PLAN_HASH_FIELD_NUMBER: _builtins.int
     START_TIME_FIELD_NUMBER: _builtins.int
     END_TIME_FIELD_NUMBER: _builtins.int
+    ORDER_BY_FIELD_NUMBER: _builtins.int
     page_size: _builtins.int
     """Maximum jobs to return. 0 means 50; values above 1,000 are treated as
     1,000; negative is INVALID_ARGUMENT.
     """
     page_token: _builtins.str
-    """`next_page_token` from a previous call with the same filters."""
+    """`next_page_token` from a previous call with the same filters and
+    `order_by`; any other token is INVALID_ARGUMENT.
+    """
     user_id: _builtins.str
     """Only jobs of this user."""
     profile: _builtins.str
     """Only jobs with this profile."""
     terraform_plan_hash: _builtins.str
     """Only jobs of this plan hash."""
+    order_by: _builtins.str
+    """The order of the jobs, in AIP-132 syntax: one field, then "asc" or
+    "desc" (no suffix means ascending); extra spaces do not matter.
+    Empty means "create_time desc", newest first. Offered:
+
+    - "create_time desc", "create_time asc": with any filters.
+    - "total_monthly_cost desc", "total_monthly_cost asc": with any
+      combination of `user_id`, `profile` and `terraform_plan_hash`, but not
+      with `start_time` or `end_time` (no index can serve a time range in
+      cost order, so its pages would slow down as jobs accumulate; page by
+      create_time in a time range instead). Jobs of equal cost follow by
+      `create_time`, then `job_id`, in the same direction.
+
+    Anything else, a value over 64 characters, or a cost order with a time
+    range is INVALID_ARGUMENT naming `order_by`.
+    """
     @_builtins.property
     def start_time(self) -> _timestamp_pb2.Timestamp:
         """Only jobs stored at or after this time."""
@@ -235,10 +254,11 @@ class ListJobsRequest(_message.Message):
         terraform_plan_hash: _builtins.str = ...,
         start_time: _timestamp_pb2.Timestamp | None = ...,
         end_time: _timestamp_pb2.Timestamp | None = ...,
+        order_by: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "page_size", b"page_size", "page_token", b"page_token", "profile", b"profile", "start_time", b"start_time", "terraform_plan_hash", b"terraform_plan_hash", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "order_by", b"order_by", "page_size", b"page_size", "page_token", b"page_token", "profile", b"profile", "start_time", b"start_time", "terraform_plan_hash", b"terraform_plan_hash", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -256,7 +276,7 @@ class ListJobsResponse(_message.Message):
     """Token for the next page; empty when there are no more."""
     @_builtins.property
     def jobs(self) -> _containers.RepeatedCompositeFieldContainer[_estimate_pb2.Job]:
-        """The jobs, newest first."""
+        """The jobs, in the requested order (newest first by default)."""
 
     def __init__(
         self,
@@ -700,6 +720,8 @@ class GetCostTrendRequest(_message.Message):
     END_TIME_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    ANOMALY_PERCENT_FIELD_NUMBER: _builtins.int
+    ANOMALY_AMOUNT_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
     """The user whose jobs to follow."""
     terraform_plan_hash: _builtins.str
@@ -709,7 +731,19 @@ class GetCostTrendRequest(_message.Message):
     is INVALID_ARGUMENT.
     """
     page_token: _builtins.str
-    """`next_page_token` from a previous call with the same filters."""
+    """`next_page_token` from a previous call with the same filters. The
+    anomaly thresholds may differ from page to page: they choose no jobs.
+    """
+    anomaly_percent: _builtins.str
+    """Optional percent threshold for `CostTrendPoint.anomaly`: a decimal in
+    plain digits, at most 15 before the point and 2 after it, like "25" or
+    "12.5" (a string, so it is exact). A point is over it when its
+    `percentage_change`, in either direction, is more than this, or when it
+    grew from a zero total (which has no percentage). With `anomaly_amount`
+    too, a point must be over both. Empty means no percent threshold.
+    Anything else (a sign, an exponent, "NaN", more digits) is
+    INVALID_ARGUMENT naming `anomaly_percent`.
+    """
     @_builtins.property
     def start_time(self) -> _timestamp_pb2.Timestamp:
         """Only jobs stored at or after this time."""
@@ -717,6 +751,18 @@ class GetCostTrendRequest(_message.Message):
     @_builtins.property
     def end_time(self) -> _timestamp_pb2.Timestamp:
         """Only jobs stored before this time. Must be after `start_time`."""
+
+    @_builtins.property
+    def anomaly_amount(self) -> _money_pb2.Money:
+        """Optional amount threshold for `CostTrendPoint.anomaly`: a point is over
+        it when its `change_from_previous`, in either direction, is more than
+        this amount. `currency_code` empty applies the amount to every job in
+        the job's own currency; otherwise the code must be three upper-case
+        letters, and jobs in another currency are never over it. With
+        `anomaly_percent` too, a point must be over both. Unset means no amount
+        threshold. Negative, more than 1,000,000,000,000, or nanos out of
+        range or of the wrong sign is INVALID_ARGUMENT naming the field.
+        """
 
     def __init__(
         self,
@@ -727,10 +773,12 @@ class GetCostTrendRequest(_message.Message):
         end_time: _timestamp_pb2.Timestamp | None = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        anomaly_percent: _builtins.str = ...,
+        anomaly_amount: _money_pb2.Money | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["anomaly_amount", b"anomaly_amount", "end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "page_size", b"page_size", "page_token", b"page_token", "start_time", b"start_time", "terraform_plan_hash", b"terraform_plan_hash", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["anomaly_amount", b"anomaly_amount", "anomaly_percent", b"anomaly_percent", "end_time", b"end_time", "page_size", b"page_size", "page_token", b"page_token", "start_time", b"start_time", "terraform_plan_hash", b"terraform_plan_hash", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -746,8 +794,23 @@ class CostTrendPoint(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     TOTAL_MONTHLY_COST_FIELD_NUMBER: _builtins.int
     CHANGE_FROM_PREVIOUS_FIELD_NUMBER: _builtins.int
+    PERCENTAGE_CHANGE_FIELD_NUMBER: _builtins.int
+    ANOMALY_FIELD_NUMBER: _builtins.int
     job_id: _builtins.str
     """The job's UUID."""
+    percentage_change: _builtins.str
+    """100 * change / previous total, as a decimal string with exactly two
+    decimal places rounded half to even, like "12.50" or "-3.00" (the rule
+    CompareJobs uses). "0.00" from a zero total to a zero total. Empty for
+    the first job of the series and for a change from a zero total to more,
+    which has no percentage.
+    """
+    anomaly: _builtins.bool
+    """Whether the change from the previous job exceeds every anomaly threshold
+    of the request (`anomaly_percent`, `anomaly_amount`). False when the
+    request gives none, and for the first job of the series; the previous
+    job is known across pages, so a page's first point is judged too.
+    """
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:
         """When the job was stored."""
@@ -769,10 +832,12 @@ class CostTrendPoint(_message.Message):
         create_time: _timestamp_pb2.Timestamp | None = ...,
         total_monthly_cost: _money_pb2.Money | None = ...,
         change_from_previous: _money_pb2.Money | None = ...,
+        percentage_change: _builtins.str = ...,
+        anomaly: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["change_from_previous", b"change_from_previous", "create_time", b"create_time", "total_monthly_cost", b"total_monthly_cost"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["change_from_previous", b"change_from_previous", "create_time", b"create_time", "job_id", b"job_id", "total_monthly_cost", b"total_monthly_cost"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["anomaly", b"anomaly", "change_from_previous", b"change_from_previous", "create_time", b"create_time", "job_id", b"job_id", "percentage_change", b"percentage_change", "total_monthly_cost", b"total_monthly_cost"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -132,11 +132,14 @@ class ResultsStoreServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListJobs(self, request, context):
-        """Lists jobs, newest first, optionally filtered.
+        """Lists jobs, newest first or in the `order_by` order, optionally
+        filtered.
 
-        Pages are keyset-based, so a page costs the same however many jobs
-        exist. Errors: INVALID_ARGUMENT for a negative `page_size`, a malformed
-        or mismatched `page_token`, or a bad time range.
+        Pages are keyset-based and every offered combination of filters and
+        order is served from its own index, so a page costs the same however
+        many jobs exist. Errors: INVALID_ARGUMENT for a negative `page_size`, a
+        malformed or mismatched `page_token`, a bad time range, or an `order_by`
+        that is unknown or combined with a time range.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -188,10 +191,12 @@ class ResultsStoreServiceServicer:
     def GetCostTrend(self, request, context):
         """Returns the totals of successive jobs of one user or one plan over
         time, oldest first, each with its change from the one before, to spot
-        cost drift.
+        cost drift; with `anomaly_percent` or `anomaly_amount` it marks the
+        points whose change exceeds them.
 
         Errors: INVALID_ARGUMENT when neither or both of `user_id` and
-        `terraform_plan_hash` are set, or for a bad time range or page token.
+        `terraform_plan_hash` are set, or for a bad time range, page token or
+        anomaly threshold.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

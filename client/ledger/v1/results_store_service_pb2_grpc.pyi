@@ -65,11 +65,14 @@ class ResultsStoreServiceStub:
     such job exists.
     """
     ListJobs: _grpc.UnaryUnaryMultiCallable[_results_store_service_pb2.ListJobsRequest, _results_store_service_pb2.ListJobsResponse]
-    """Lists jobs, newest first, optionally filtered.
+    """Lists jobs, newest first or in the `order_by` order, optionally
+    filtered.
 
-    Pages are keyset-based, so a page costs the same however many jobs
-    exist. Errors: INVALID_ARGUMENT for a negative `page_size`, a malformed
-    or mismatched `page_token`, or a bad time range.
+    Pages are keyset-based and every offered combination of filters and
+    order is served from its own index, so a page costs the same however
+    many jobs exist. Errors: INVALID_ARGUMENT for a negative `page_size`, a
+    malformed or mismatched `page_token`, a bad time range, or an `order_by`
+    that is unknown or combined with a time range.
     """
     ListJobResources: _grpc.UnaryUnaryMultiCallable[_results_store_service_pb2.ListJobResourcesRequest, _results_store_service_pb2.ListJobResourcesResponse]
     """Lists a job's resources, most expensive first (ties by position in the
@@ -101,10 +104,12 @@ class ResultsStoreServiceStub:
     GetCostTrend: _grpc.UnaryUnaryMultiCallable[_results_store_service_pb2.GetCostTrendRequest, _results_store_service_pb2.GetCostTrendResponse]
     """Returns the totals of successive jobs of one user or one plan over
     time, oldest first, each with its change from the one before, to spot
-    cost drift.
+    cost drift; with `anomaly_percent` or `anomaly_amount` it marks the
+    points whose change exceeds them.
 
     Errors: INVALID_ARGUMENT when neither or both of `user_id` and
-    `terraform_plan_hash` are set, or for a bad time range or page token.
+    `terraform_plan_hash` are set, or for a bad time range, page token or
+    anomaly threshold.
     """
 
 @_typing.type_check_only
@@ -144,11 +149,14 @@ class ResultsStoreServiceAsyncStub(ResultsStoreServiceStub):
     such job exists.
     """
     ListJobs: _aio.UnaryUnaryMultiCallable[_results_store_service_pb2.ListJobsRequest, _results_store_service_pb2.ListJobsResponse]  # type: ignore[assignment]
-    """Lists jobs, newest first, optionally filtered.
+    """Lists jobs, newest first or in the `order_by` order, optionally
+    filtered.
 
-    Pages are keyset-based, so a page costs the same however many jobs
-    exist. Errors: INVALID_ARGUMENT for a negative `page_size`, a malformed
-    or mismatched `page_token`, or a bad time range.
+    Pages are keyset-based and every offered combination of filters and
+    order is served from its own index, so a page costs the same however
+    many jobs exist. Errors: INVALID_ARGUMENT for a negative `page_size`, a
+    malformed or mismatched `page_token`, a bad time range, or an `order_by`
+    that is unknown or combined with a time range.
     """
     ListJobResources: _aio.UnaryUnaryMultiCallable[_results_store_service_pb2.ListJobResourcesRequest, _results_store_service_pb2.ListJobResourcesResponse]  # type: ignore[assignment]
     """Lists a job's resources, most expensive first (ties by position in the
@@ -180,10 +188,12 @@ class ResultsStoreServiceAsyncStub(ResultsStoreServiceStub):
     GetCostTrend: _aio.UnaryUnaryMultiCallable[_results_store_service_pb2.GetCostTrendRequest, _results_store_service_pb2.GetCostTrendResponse]  # type: ignore[assignment]
     """Returns the totals of successive jobs of one user or one plan over
     time, oldest first, each with its change from the one before, to spot
-    cost drift.
+    cost drift; with `anomaly_percent` or `anomaly_amount` it marks the
+    points whose change exceeds them.
 
     Errors: INVALID_ARGUMENT when neither or both of `user_id` and
-    `terraform_plan_hash` are set, or for a bad time range or page token.
+    `terraform_plan_hash` are set, or for a bad time range, page token or
+    anomaly threshold.
     """
 
 class ResultsStoreServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -238,11 +248,14 @@ class ResultsStoreServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _results_store_service_pb2.ListJobsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_results_store_service_pb2.ListJobsResponse, _abc.Awaitable[_results_store_service_pb2.ListJobsResponse]]:
-        """Lists jobs, newest first, optionally filtered.
+        """Lists jobs, newest first or in the `order_by` order, optionally
+        filtered.
 
-        Pages are keyset-based, so a page costs the same however many jobs
-        exist. Errors: INVALID_ARGUMENT for a negative `page_size`, a malformed
-        or mismatched `page_token`, or a bad time range.
+        Pages are keyset-based and every offered combination of filters and
+        order is served from its own index, so a page costs the same however
+        many jobs exist. Errors: INVALID_ARGUMENT for a negative `page_size`, a
+        malformed or mismatched `page_token`, a bad time range, or an `order_by`
+        that is unknown or combined with a time range.
         """
 
     @_abc_1.abstractmethod
@@ -304,10 +317,12 @@ class ResultsStoreServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_results_store_service_pb2.GetCostTrendResponse, _abc.Awaitable[_results_store_service_pb2.GetCostTrendResponse]]:
         """Returns the totals of successive jobs of one user or one plan over
         time, oldest first, each with its change from the one before, to spot
-        cost drift.
+        cost drift; with `anomaly_percent` or `anomaly_amount` it marks the
+        points whose change exceeds them.
 
         Errors: INVALID_ARGUMENT when neither or both of `user_id` and
-        `terraform_plan_hash` are set, or for a bad time range or page token.
+        `terraform_plan_hash` are set, or for a bad time range, page token or
+        anomaly threshold.
         """
 
 def add_ResultsStoreServiceServicer_to_server(servicer: ResultsStoreServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from typing import NamedTuple
 
 from ledger_server.domain.errors import Violations
@@ -16,6 +16,9 @@ ZERO = Decimal(0)
 # keeps every sum of up to 10,000 amounts inside int64 units on the wire.
 MAX_AMOUNT = Decimal(10**12)
 _MAX_UNITS = 10**12
+# Totals reach 10^16 with nine decimal places; a percentage of two of them has at most
+# 30 digits before rounding to two places, well inside this many.
+_PERCENT_DIGITS = 60
 _CURRENCY = re.compile(r"[A-Z]{3}")
 
 
@@ -88,4 +91,9 @@ def percentage_change(base: Decimal, target: Decimal) -> Decimal | None:
     """
     if base == ZERO:
         return ZERO if target == ZERO else None
-    return (100 * (target - base) / base).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+    # From one nano to a job's largest total is a change of 10^27 %: with its two decimal
+    # places more digits than the default context's 28, which would make quantize fail.
+    with localcontext() as context:
+        context.prec = _PERCENT_DIGITS
+        change = 100 * (target - base) / base
+        return change.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import TypeVar
 
@@ -23,10 +22,10 @@ from ledger_server.domain.errors import (
     Violations,
 )
 from ledger_server.domain.idempotency import RequestKey
-from ledger_server.domain.money import ZERO
+from ledger_server.domain.money import WireMoney
 from ledger_server.domain.paging import CursorSpec, Page, page_size
 from ledger_server.domain.ports import Transactions, UnitOfWork
-from ledger_server.domain.results_store import comparison
+from ledger_server.domain.results_store import comparison, job_order
 from ledger_server.domain.results_store.estimate_rules import prepare_new_job
 from ledger_server.domain.results_store.estimates import (
     Job,
@@ -35,14 +34,21 @@ from ledger_server.domain.results_store.estimates import (
     ServiceTotal,
     StoreEstimateCommand,
 )
-from ledger_server.domain.results_store.ports import JobFilters, ResultsRepository
+from ledger_server.domain.results_store.job_order import filter_scope
+from ledger_server.domain.results_store.ports import (
+    JobFilters,
+    JobKey,
+    JobOrder,
+    ResultsRepository,
+)
+from ledger_server.domain.results_store.trend import TrendPoint, parse_thresholds, trend_points
 from ledger_server.domain.validation import check_text
 
 STORE_ESTIMATE = "StoreEstimate"
 TotalT = TypeVar("TotalT", ServiceTotal, RegionTotal)
 
 # One cursor spec per List: what its page token holds and how each part parses back.
-LIST_JOBS = CursorSpec("ListJobs", cursors.utc_time, cursors.uuid_id)
+# ListJobs has one per key shape of its orders, in job_order.
 LIST_JOB_RESOURCES = CursorSpec("ListJobResources", cursors.amount, cursors.position)
 LIST_JOB_SERVICES = CursorSpec("ListJobServices", cursors.amount, cursors.name)
 LIST_JOB_REGIONS = CursorSpec("ListJobRegions", cursors.amount, cursors.name)
@@ -54,12 +60,6 @@ _CANONICAL_UUID = re.compile(
 )
 # Bounds of the job cache: jobs are small (no resources), a few hundred bytes each.
 JOB_CACHE_BYTES = 64 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class TrendPoint:
-    job: Job
-    change_from_previous: Decimal
 
 
 def parse_id(value: str, field: str) -> uuid.UUID:
@@ -131,16 +131,20 @@ class ResultsStore:
         with self._transactions.begin() as uow:
             return self._require_job(uow.results, key)
 
-    def list_jobs(self, filters: JobFilters, requested_size: int, token: str) -> Page[Job]:
+    def list_jobs(
+        self, filters: JobFilters, requested_size: int, token: str, *, order_by: str = ""
+    ) -> Page[Job]:
         check_filters(filters)
+        order = job_order.parse_order_by(order_by)
+        job_order.check_order(order, filters)
         limit = page_size(requested_size, default=50)
-        scope = _filter_scope(filters)
-        cursor = LIST_JOBS.decode(token, scope)
+        scope = job_order.scope(filters, order)
+        spec = job_order.cursor_spec(order)
+        cursor = spec.decode(token, scope)
+        after = job_order.key_of(order, cursor) if cursor else None
         with self._transactions.begin() as uow:
-            jobs = uow.results.list_jobs(
-                filters, (cursor[0], cursor[1]) if cursor else None, limit + 1
-            )
-        return LIST_JOBS.page(jobs, limit, scope, _job_cursor)
+            jobs = uow.results.list_jobs(filters, after, limit + 1, order=order)
+        return spec.page(jobs, limit, scope, lambda job: job_order.cursor_of(order, job))
 
     def list_job_resources(
         self, job_id: str, service: str, region: str, requested_size: int, token: str
@@ -247,7 +251,13 @@ class ResultsStore:
         )
 
     def get_cost_trend(
-        self, filters: JobFilters, requested_size: int, token: str
+        self,
+        filters: JobFilters,
+        requested_size: int,
+        token: str,
+        *,
+        anomaly_percent: str = "",
+        anomaly_amount: WireMoney | None = None,
     ) -> Page[TrendPoint]:
         if bool(filters.user_id) == bool(filters.terraform_plan_hash):
             raise InvalidArgument(
@@ -258,23 +268,23 @@ class ResultsStore:
                 ]
             )
         check_filters(filters)
+        thresholds = parse_thresholds(anomaly_percent, anomaly_amount)
         limit = page_size(requested_size, default=100)
-        scope = _filter_scope(filters)
+        # The thresholds only mark points, they choose none: not part of the scope.
+        scope = filter_scope(filters)
         cursor = GET_COST_TREND.decode(token, scope)
-        after = (cursor[0], cursor[1]) if cursor else None
+        after = JobKey(cursor[0], cursor[1]) if cursor else None
         previous: Decimal | None = cursor[2] if cursor else None
         with self._transactions.begin() as uow:
-            jobs = uow.results.list_jobs(filters, after, limit + 1, oldest_first=True)
+            jobs = uow.results.list_jobs(filters, after, limit + 1, order=JobOrder.OLDEST_FIRST)
         page = jobs[:limit]
-        points = []
-        for job in page:
-            change = ZERO if previous is None else job.total_monthly_cost - previous
-            points.append(TrendPoint(job, change))
-            previous = job.total_monthly_cost
+        points = trend_points(page, previous, thresholds)
         next_page = ""
         if len(jobs) > limit:
             last = page[-1]
-            next_page = GET_COST_TREND.encode(scope, (*_job_cursor(last), last.total_monthly_cost))
+            next_page = GET_COST_TREND.encode(
+                scope, (last.create_time, last.job_id, last.total_monthly_cost)
+            )
         return Page(points, next_page)
 
     def _require_job(self, repo: ResultsRepository, job_id: uuid.UUID) -> Job:
@@ -286,17 +296,3 @@ class ResultsStore:
             raise NotFound("job", str(job_id))
         self._jobs.put(job_id, job)
         return job
-
-
-def _filter_scope(filters: JobFilters) -> tuple[str, ...]:
-    return (
-        filters.user_id,
-        filters.profile,
-        filters.terraform_plan_hash,
-        filters.start_time.isoformat() if filters.start_time else "",
-        filters.end_time.isoformat() if filters.end_time else "",
-    )
-
-
-def _job_cursor(job: Job) -> tuple[object, ...]:
-    return (job.create_time, job.job_id)

@@ -28,7 +28,7 @@ from ledger_server.domain.results_store.estimates import (
     StoreEstimateCommand,
 )
 from ledger_server.domain.results_store.ports import JobFilters
-from ledger_server.domain.results_store.use_cases import TrendPoint
+from ledger_server.domain.results_store.trend import TrendPoint
 
 # google.protobuf.Timestamp's valid range: 0001-01-01 to 9999-12-31, nanos in [0, 1e9).
 _MIN_SECONDS = -62_135_596_800
@@ -147,6 +147,11 @@ def time_in(message: Any, field: str) -> datetime | None:
             [FieldViolation(field, "must be a valid timestamp between years 0001 and 9999")]
         )
     return stamp.ToDatetime(tzinfo=UTC)
+
+
+def money_in(message: Any, field: str) -> WireMoney | None:
+    """A Money field as it arrived, unchecked (the use case checks it); None when unset."""
+    return _money_in(message, field)
 
 
 def job_filters(request: Any) -> JobFilters:
@@ -281,6 +286,16 @@ def comparison_out(result: Comparison) -> rs.CompareJobsResponse:
     return response
 
 
+def percent_out(percent: Decimal | None) -> str:
+    """A percentage as the wire carries it: exactly two decimal places, "" for none."""
+    if percent is None:
+        return ""
+    return f"{percent.quantize(_HUNDREDTH):f}"
+
+
+_HUNDREDTH = Decimal("0.01")
+
+
 def trend_point_out(point: TrendPoint) -> rs.CostTrendPoint:
     currency = point.job.currency_code
     return rs.CostTrendPoint(
@@ -288,4 +303,6 @@ def trend_point_out(point: TrendPoint) -> rs.CostTrendPoint:
         create_time=time_out(point.job.create_time),
         total_monthly_cost=money_out(point.job.total_monthly_cost, currency),
         change_from_previous=money_out(point.change_from_previous, currency),
+        percentage_change=percent_out(point.percentage_change),
+        anomaly=point.anomaly,
     )

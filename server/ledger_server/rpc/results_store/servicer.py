@@ -44,7 +44,11 @@ class ResultsStoreServicer(Servicer, service=rs.DESCRIPTOR.services_by_name["Res
     async def ListJobs(self, request: rs.ListJobsRequest, call: Call) -> rs.ListJobsResponse:  # noqa: N802
         filters = convert.job_filters(request)
         page = await self.runtime.offload(
-            self.store.list_jobs, filters, request.page_size, request.page_token
+            self.store.list_jobs,
+            filters,
+            request.page_size,
+            request.page_token,
+            order_by=request.order_by,
         )
         return rs.ListJobsResponse(
             jobs=[convert.job_out(j) for j in page.items], next_page_token=page.next_page_token
@@ -109,7 +113,12 @@ class ResultsStoreServicer(Servicer, service=rs.DESCRIPTOR.services_by_name["Res
     ) -> rs.GetCostTrendResponse:
         filters = convert.job_filters(request)
         page = await self.runtime.offload(
-            self.store.get_cost_trend, filters, request.page_size, request.page_token
+            self.store.get_cost_trend,
+            filters,
+            request.page_size,
+            request.page_token,
+            anomaly_percent=request.anomaly_percent,
+            anomaly_amount=convert.money_in(request, "anomaly_amount"),
         )
         return rs.GetCostTrendResponse(
             points=[convert.trend_point_out(p) for p in page.items],

@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
 from psycopg2.extensions import connection as PgConnection  # noqa: N812 - driver names
 from psycopg2.extensions import cursor as PgCursor  # noqa: N812
 from psycopg2.extras import Json
-from sqlalchemy import Connection, Row, Select, Table, and_, or_, select, tuple_
+from sqlalchemy import Connection, Row, Select, Table, select, tuple_
 
 from ledger_server.domain.results_store.estimates import (
     SCHEMA_VERSION,
@@ -29,8 +28,10 @@ from ledger_server.domain.results_store.estimates import (
     Resource,
     ServiceTotal,
 )
-from ledger_server.domain.results_store.ports import JobFilters
+from ledger_server.domain.results_store.ports import JobFilters, JobKey, JobOrder
 from ledger_server.storage.results_store.tables import (
+    JOB_FILTERS,
+    job_list_guard,
     job_region_services,
     job_regions,
     job_resources,
@@ -103,12 +104,12 @@ class SqlResultsRepository:
     def list_jobs(
         self,
         filters: JobFilters,
-        after: tuple[datetime, uuid.UUID] | None,
+        after: JobKey | None,
         limit: int,
         *,
-        oldest_first: bool = False,
+        order: JobOrder = JobOrder.NEWEST_FIRST,
     ) -> list[Job]:
-        query = jobs_page_query(filters, after, limit, oldest_first=oldest_first)
+        query = jobs_page_query(filters, after, limit, order=order)
         return [_job(row) for row in self._db.execute(query)]
 
     def list_resources(
@@ -119,30 +120,13 @@ class SqlResultsRepository:
         after: tuple[Decimal, int] | None,
         limit: int | None,
     ) -> list[Resource]:
-        t = job_resources
-        query = select(t).where(t.c.job_id == job_id)
-        if service:
-            query = query.where(t.c.service == service)
-        if region:
-            query = query.where(t.c.region == region)
-        if after:
-            cost, position = after
-            query = query.where(
-                or_(
-                    t.c.monthly_cost < cost, and_(t.c.monthly_cost == cost, t.c.position > position)
-                )
-            )
-        query = query.order_by(t.c.monthly_cost.desc(), t.c.position).limit(limit)
+        query = resources_page_query(job_id, service, region, after, limit)
         return [_resource(row) for row in self._db.execute(query)]
 
     def list_services(
         self, job_id: uuid.UUID, after: tuple[Decimal, str] | None, limit: int | None
     ) -> list[ServiceTotal]:
-        t = job_services
-        query = select(t).where(t.c.job_id == job_id)
-        if after:
-            query = query.where(_after_desc(t.c.monthly_cost, t.c.service, after))
-        query = query.order_by(t.c.monthly_cost.desc(), t.c.service).limit(limit)
+        query = services_page_query(job_id, after, limit)
         return [
             ServiceTotal(row.service, row.monthly_cost, row.resource_count)
             for row in self._db.execute(query)
@@ -151,21 +135,10 @@ class SqlResultsRepository:
     def list_regions(
         self, job_id: uuid.UUID, after: tuple[Decimal, str] | None, limit: int | None
     ) -> list[RegionTotal]:
-        t = job_regions
-        query = select(t).where(t.c.job_id == job_id)
-        if after:
-            query = query.where(_after_desc(t.c.monthly_cost, t.c.region, after))
-        query = query.order_by(t.c.monthly_cost.desc(), t.c.region).limit(limit)
-        regions = list(self._db.execute(query))
+        regions = list(self._db.execute(regions_page_query(job_id, after, limit)))
         split: dict[str, list[ServiceTotal]] = {row.region: [] for row in regions}
         if regions:
-            s = job_region_services
-            rows = self._db.execute(
-                select(s)
-                .where(s.c.job_id == job_id, s.c.region.in_(list(split)))
-                .order_by(s.c.monthly_cost.desc(), s.c.service)
-            )
-            for row in rows:
+            for row in self._db.execute(region_services_query(job_id, list(split))):
                 split[row.region].append(
                     ServiceTotal(row.service, row.monthly_cost, row.resource_count)
                 )
@@ -175,46 +148,125 @@ class SqlResultsRepository:
         ]
 
 
+# --- the page queries: each one index range scan, however many rows the tables hold ----
+#
+# Each list's rows sit in one index (tables.py) in the list's order, behind the equality
+# filters the request sets; the cursor is a row comparison on the index's sort columns,
+# so PostgreSQL starts reading at the cursor and stops after `limit` rows, without a sort
+# and without skipping rows of other filters or earlier pages.
+
+
 def jobs_page_query(
     filters: JobFilters,
-    after: tuple[datetime, uuid.UUID] | None,
+    after: JobKey | None,
     limit: int,
     *,
-    oldest_first: bool = False,
+    order: JobOrder = JobOrder.NEWEST_FIRST,
 ) -> Select[Any]:
-    """One keyset page of jobs: an index range scan, however many jobs exist.
+    """One keyset page of jobs in `order`.
 
-    Every filter has an index on (filter, create_time, job_id), and the cursor is a row
-    comparison on (create_time, job_id), so PostgreSQL starts at the cursor in index
-    order instead of sorting or skipping earlier rows.
+    Every combination of the equality filters has a partial index on (filters...,
+    create_time, job_id) and one on (filters..., total_monthly_cost, create_time, job_id);
+    the query states the condition of its own, so no other index can serve it (tables.py
+    says why). A time range is a range on create_time inside the first kind; the use case
+    never combines it with a cost order, where it would be a filter over rows read in
+    cost order instead.
     """
-    query = select(jobs)
-    for column, wanted in (
-        (jobs.c.user_id, filters.user_id),
-        (jobs.c.profile, filters.profile),
-        (jobs.c.terraform_plan_hash, filters.terraform_plan_hash),
-    ):
-        if wanted:
-            query = query.where(column == wanted)
+    wanted = {
+        "user_id": filters.user_id,
+        "profile": filters.profile,
+        "terraform_plan_hash": filters.terraform_plan_hash,
+    }
+    used = tuple(column for column in JOB_FILTERS if wanted[column])
+    # The condition only this list's index has: no index of fewer filters can serve it.
+    query = select(jobs).where(job_list_guard(used, "cost" if order.by_cost else "time"))
+    for column in used:
+        query = query.where(jobs.c[column] == wanted[column])
     if filters.start_time:
         query = query.where(jobs.c.create_time >= filters.start_time)
     if filters.end_time:
         query = query.where(jobs.c.create_time < filters.end_time)
-    key = tuple_(jobs.c.create_time, jobs.c.job_id)
-    if oldest_first:
-        if after:
-            query = query.where(key > tuple_(*after))
-        query = query.order_by(jobs.c.create_time, jobs.c.job_id)
+    columns: list[Any] = [jobs.c.create_time, jobs.c.job_id]
+    if order.by_cost:
+        columns.insert(0, jobs.c.total_monthly_cost)
+    if after:
+        values: list[Any] = [after.create_time, after.job_id]
+        if order.by_cost:
+            assert after.total_monthly_cost is not None, "a cost order resumes after a cost"
+            values.insert(0, after.total_monthly_cost)
+        key, cursor = tuple_(*columns), tuple_(*values)
+        query = query.where(key < cursor if order.descending else key > cursor)
+    if order.descending:
+        query = query.order_by(*(column.desc() for column in columns))
     else:
-        if after:
-            query = query.where(key < tuple_(*after))
-        query = query.order_by(jobs.c.create_time.desc(), jobs.c.job_id.desc())
+        query = query.order_by(*columns)
     return query.limit(limit)
 
 
-def _after_desc(cost_column: Any, name_column: Any, after: tuple[Decimal, str]) -> Any:
-    cost, name = after
-    return or_(cost_column < cost, and_(cost_column == cost, name_column > name))
+def resources_page_query(
+    job_id: uuid.UUID,
+    service: str,
+    region: str,
+    after: tuple[Decimal, int] | None,
+    limit: int | None,
+) -> Select[Any]:
+    """A job's resources, most expensive first, ties by position; by service and region.
+
+    Indexes on (job_id, [service], [region], -monthly_cost, position) hold them in that
+    order for each combination of the two filters.
+    """
+    t = job_resources
+    query = select(t).where(t.c.job_id == job_id)
+    if service:
+        query = query.where(t.c.service == service)
+    if region:
+        query = query.where(t.c.region == region)
+    return _most_expensive_first(query, t.c.monthly_cost, t.c.position, after, limit)
+
+
+def services_page_query(
+    job_id: uuid.UUID, after: tuple[Decimal, str] | None, limit: int | None
+) -> Select[Any]:
+    """A job's per-service totals, most expensive first, ties by name."""
+    t = job_services
+    query = select(t).where(t.c.job_id == job_id)
+    return _most_expensive_first(query, t.c.monthly_cost, t.c.service, after, limit)
+
+
+def regions_page_query(
+    job_id: uuid.UUID, after: tuple[Decimal, str] | None, limit: int | None
+) -> Select[Any]:
+    """A job's per-region totals, most expensive first, ties by name."""
+    t = job_regions
+    query = select(t).where(t.c.job_id == job_id)
+    return _most_expensive_first(query, t.c.monthly_cost, t.c.region, after, limit)
+
+
+def region_services_query(job_id: uuid.UUID, regions: list[str]) -> Select[Any]:
+    """The per-service split of the regions on one page: all of it goes out with the page,
+    so its sort covers only rows that are returned."""
+    s = job_region_services
+    return (
+        select(s)
+        .where(s.c.job_id == job_id, s.c.region.in_(regions))
+        .order_by(s.c.monthly_cost.desc(), s.c.service)
+    )
+
+
+def _most_expensive_first(
+    query: Select[Any],
+    cost: Any,
+    tie_breaker: Any,
+    after: tuple[Decimal, Any] | None,
+    limit: int | None,
+) -> Select[Any]:
+    # Costs descend while tie-breakers ascend; `(-cost, tie_breaker)` ascends as a whole,
+    # so the cursor is one row comparison matching the indexes on that expression.
+    key = (-cost, tie_breaker)
+    if after:
+        after_cost, after_tie = after
+        query = query.where(tuple_(*key) > tuple_(-after_cost, after_tie))
+    return query.order_by(*key).limit(limit)
 
 
 def _job(row: Row[Any]) -> Job:
