@@ -3,7 +3,9 @@
 from ledger_client.async_client import AsyncClient
 from ledger_client.client import Client
 from ledger_client.errors import (
+    Aborted,
     AlreadyExists,
+    DataLoss,
     DeadlineExceeded,
     FailedPrecondition,
     FieldViolation,
@@ -11,9 +13,12 @@ from ledger_client.errors import (
     InvalidArgument,
     LedgerError,
     NotFound,
+    OutOfRange,
     PermissionDenied,
+    ResourceExhausted,
     Unauthenticated,
     Unavailable,
+    Unimplemented,
 )
 from ledger_client.pagers import AsyncPager, Pager
 from ledger_client.types import (
@@ -31,6 +36,7 @@ from ledger_client.types import (
 )
 
 __all__ = [
+    "Aborted",
     "AlreadyExists",
     "AsyncClient",
     "AsyncPager",
@@ -38,6 +44,7 @@ __all__ = [
     "CostBreakdown",
     "CostDelta",
     "CostTrendPoint",
+    "DataLoss",
     "DeadlineExceeded",
     "Estimate",
     "FailedPrecondition",
@@ -49,12 +56,15 @@ __all__ = [
     "JobTotal",
     "LedgerError",
     "NotFound",
+    "OutOfRange",
     "Pager",
     "PermissionDenied",
     "RegionCost",
     "ResourceCost",
     "ResourceDiff",
+    "ResourceExhausted",
     "ServiceCost",
     "Unauthenticated",
     "Unavailable",
+    "Unimplemented",
 ]

@@ -78,11 +78,33 @@ class PermissionDenied(LedgerError):
 
 
 class Unavailable(LedgerError):
-    """The server could not be reached, even after the channel's retries."""
+    """The server could not be reached, even after retries (a stream's: its reconnects)."""
 
 
 class DeadlineExceeded(LedgerError):
     pass
+
+
+class Aborted(LedgerError):
+    """The server gave up on a call that conflicted with a concurrent one; retrying the
+    whole operation (with the same `request_id`) may succeed."""
+
+
+class ResourceExhausted(LedgerError):
+    """A quota or limit was hit: too many requests, or a message larger than
+    `ledger_wire.limits.MAX_MESSAGE_BYTES` (the SDK refuses to send one itself)."""
+
+
+class OutOfRange(LedgerError):
+    """A position past the end, e.g. a stream cursor beyond what exists yet."""
+
+
+class DataLoss(LedgerError):
+    """Stored data is lost or corrupt; the call cannot succeed by retrying."""
+
+
+class Unimplemented(LedgerError):
+    """The server does not offer this call: it runs an older Ledger than this SDK."""
 
 
 class Internal(LedgerError):
@@ -98,6 +120,11 @@ _CLASS_BY_CODE: dict[grpc.StatusCode, type[LedgerError]] = {
     grpc.StatusCode.PERMISSION_DENIED: PermissionDenied,
     grpc.StatusCode.UNAVAILABLE: Unavailable,
     grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceeded,
+    grpc.StatusCode.ABORTED: Aborted,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: ResourceExhausted,
+    grpc.StatusCode.OUT_OF_RANGE: OutOfRange,
+    grpc.StatusCode.DATA_LOSS: DataLoss,
+    grpc.StatusCode.UNIMPLEMENTED: Unimplemented,
 }
 
 

@@ -16,9 +16,11 @@ from grpc_status import rpc_status
 
 from ledger.v1 import results_store_service_pb2 as pb
 from ledger_client import (
+    Aborted,
     AlreadyExists,
     AsyncClient,
     Client,
+    DataLoss,
     DeadlineExceeded,
     FailedPrecondition,
     FieldViolation,
@@ -26,9 +28,12 @@ from ledger_client import (
     InvalidArgument,
     LedgerError,
     NotFound,
+    OutOfRange,
     PermissionDenied,
+    ResourceExhausted,
     Unauthenticated,
     Unavailable,
+    Unimplemented,
 )
 from ledger_client.errors import from_rpc_error
 
@@ -116,8 +121,14 @@ def test_from_rpc_error_decodes_error_info_and_bad_request() -> None:
         (grpc.StatusCode.PERMISSION_DENIED, PermissionDenied),
         (grpc.StatusCode.UNAVAILABLE, Unavailable),
         (grpc.StatusCode.DEADLINE_EXCEEDED, DeadlineExceeded),
+        (grpc.StatusCode.ABORTED, Aborted),
+        (grpc.StatusCode.RESOURCE_EXHAUSTED, ResourceExhausted),
+        (grpc.StatusCode.OUT_OF_RANGE, OutOfRange),
+        (grpc.StatusCode.DATA_LOSS, DataLoss),
+        (grpc.StatusCode.UNIMPLEMENTED, Unimplemented),
         (grpc.StatusCode.INTERNAL, Internal),
-        (grpc.StatusCode.RESOURCE_EXHAUSTED, Internal),
+        (grpc.StatusCode.UNKNOWN, Internal),
+        (grpc.StatusCode.CANCELLED, Internal),
     ],
 )
 def test_from_rpc_error_raises_one_class_per_status_code(
