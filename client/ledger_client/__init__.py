@@ -1,7 +1,12 @@
-"""Typed Python SDK for Ledger's ledger.v1.ResultsStoreService."""
+"""Typed Python SDK for Ledger (ledger.v1): one client, one sub-client per service.
+
+with Client(target="ledger:50051", api_key="...") as ledger:
+    job = ledger.results.get_job(job_id)
+"""
 
 from ledger_client.async_client import AsyncClient
 from ledger_client.client import Client
+from ledger_client.connection import channel_options
 from ledger_client.errors import (
     Aborted,
     AlreadyExists,
@@ -21,6 +26,7 @@ from ledger_client.errors import (
     Unimplemented,
 )
 from ledger_client.pagers import AsyncPager, Pager
+from ledger_client.results_store import AsyncResultsStoreClient, ResultsStoreClient
 from ledger_client.types import (
     CostBreakdown,
     CostDelta,
@@ -40,6 +46,7 @@ __all__ = [
     "AlreadyExists",
     "AsyncClient",
     "AsyncPager",
+    "AsyncResultsStoreClient",
     "Client",
     "CostBreakdown",
     "CostDelta",
@@ -63,8 +70,10 @@ __all__ = [
     "ResourceCost",
     "ResourceDiff",
     "ResourceExhausted",
+    "ResultsStoreClient",
     "ServiceCost",
     "Unauthenticated",
     "Unavailable",
     "Unimplemented",
+    "channel_options",
 ]

@@ -94,7 +94,7 @@ def import_infracost(args: argparse.Namespace) -> int:
     document = json.loads(path.read_text(encoding="utf-8"))
     estimate = estimate_from_infracost(document, default_region=args.region)
     with _client(args) as ledger:
-        job = ledger.store_estimate(
+        job = ledger.results.store_estimate(
             estimate,
             user_id=args.user,
             profile=args.profile,
@@ -108,10 +108,10 @@ def import_infracost(args: argparse.Namespace) -> int:
 @_reporting_errors
 def show_job(args: argparse.Namespace) -> int:
     with _client(args) as ledger:
-        job = ledger.get_job(args.job_id)
-        services = list(ledger.list_job_services(job.job_id))
-        regions = list(ledger.list_job_regions(job.job_id))
-        top = list(islice(ledger.list_job_resources(job.job_id, page_size=10), 10))
+        job = ledger.results.get_job(args.job_id)
+        services = list(ledger.results.list_job_services(job.job_id))
+        regions = list(ledger.results.list_job_regions(job.job_id))
+        top = list(islice(ledger.results.list_job_resources(job.job_id, page_size=10), 10))
     print(cli_format.job_details(job, services, regions, top))
     return 0
 
@@ -119,7 +119,7 @@ def show_job(args: argparse.Namespace) -> int:
 @_reporting_errors
 def list_jobs(args: argparse.Namespace) -> int:
     with _client(args) as ledger:
-        jobs = ledger.list_jobs(
+        jobs = ledger.results.list_jobs(
             user_id=args.user,
             profile=args.profile,
             terraform_plan_hash=args.plan_hash,
@@ -137,7 +137,7 @@ def list_jobs(args: argparse.Namespace) -> int:
 @_reporting_errors
 def compare_jobs(args: argparse.Namespace) -> int:
     with _client(args) as ledger:
-        result = ledger.compare_jobs(args.base_job_id, args.target_job_id)
+        result = ledger.results.compare_jobs(args.base_job_id, args.target_job_id)
     print(cli_format.comparison(result))
     return 0
 

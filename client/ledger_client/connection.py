@@ -1,8 +1,9 @@
-"""What `Client` and `AsyncClient` share about the channel and every call's options."""
+"""How `Client` and `AsyncClient` build their channel, and what every call carries."""
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,39 +35,71 @@ RETRY_SERVICE_CONFIG = json.dumps(
     }
 )
 
+CallMetadata = Sequence[tuple[str, str]]
 Metadata = tuple[tuple[str, str], ...]
+ChannelOptions = tuple[tuple[str, Any], ...]
 
 
 @dataclass(frozen=True)
-class ConnectionSettings:
-    target: str
-    api_key: str | None
-    timeout: float
-    credentials: grpc.ChannelCredentials | None
-    options: tuple[tuple[str, Any], ...]
+class CallSettings:
+    """What every call of one client carries: a default deadline and the API key."""
 
-    def deadline(self, timeout: float | None) -> float:
+    timeout: float
+    api_key: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 < self.timeout < math.inf:
+            raise ValueError(f"timeout must be a positive number of seconds, got {self.timeout}")
+
+    def deadline(self, timeout: float | None) -> float | None:
+        """gRPC's `timeout=` for a call: its own or the client's default."""
         return self.timeout if timeout is None else timeout
 
-    def metadata(self, extra: Sequence[tuple[str, str]]) -> Metadata:
+    def metadata(self, extra: CallMetadata) -> Metadata:
         if self.api_key is None:
             return tuple(extra)
         return (*extra, ("authorization", f"Bearer {self.api_key}"))
 
 
-def connection_settings(
+def channel_options(options: Sequence[tuple[str, Any]] = ()) -> ChannelOptions:
+    """The options of a Ledger channel; an entry of `options` replaces the one of its name."""
+    merged: dict[str, Any] = {
+        "grpc.enable_retries": 1,
+        "grpc.service_config": RETRY_SERVICE_CONFIG,
+        "grpc.primary_user_agent": USER_AGENT,
+    }
+    merged.update(dict(options))
+    return tuple(merged.items())
+
+
+@dataclass(frozen=True)
+class ChannelSpec:
+    """Where and how to open a channel; the same for the sync and the asyncio client."""
+
+    target: str
+    credentials: grpc.ChannelCredentials | None
+    options: ChannelOptions
+
+    def open(self) -> grpc.Channel:
+        if self.credentials is None:
+            return grpc.insecure_channel(self.target, options=self.options)
+        return grpc.secure_channel(self.target, self.credentials, options=self.options)
+
+    def open_aio(self) -> grpc.aio.Channel:
+        if self.credentials is None:
+            return grpc.aio.insecure_channel(self.target, options=self.options)
+        return grpc.aio.secure_channel(self.target, self.credentials, options=self.options)
+
+
+def channel_spec(
     *,
-    target: str,
-    api_key: str | None,
-    timeout: float,
-    secure: bool,
-    root_certificates: bytes | None,
-    private_key: bytes | None,
-    certificate_chain: bytes | None,
-    options: Sequence[tuple[str, Any]],
-) -> ConnectionSettings:
-    if timeout <= 0:
-        raise ValueError(f"timeout must be positive, got {timeout}")
+    target: str = DEFAULT_TARGET,
+    secure: bool = False,
+    root_certificates: bytes | None = None,
+    private_key: bytes | None = None,
+    certificate_chain: bytes | None = None,
+    options: Sequence[tuple[str, Any]] = (),
+) -> ChannelSpec:
     if (private_key is None) != (certificate_chain is None):
         raise ValueError("mutual TLS needs both private_key and certificate_chain")
     credentials = None
@@ -76,18 +109,13 @@ def connection_settings(
             private_key=private_key,
             certificate_chain=certificate_chain,
         )
-    # A caller's option replaces the default of the same name instead of competing
-    # with it.
-    merged: dict[str, Any] = {
-        "grpc.enable_retries": 1,
-        "grpc.service_config": RETRY_SERVICE_CONFIG,
-        "grpc.primary_user_agent": USER_AGENT,
-    }
-    merged.update(dict(options))
-    return ConnectionSettings(
-        target=target,
-        api_key=api_key,
-        timeout=timeout,
-        credentials=credentials,
-        options=tuple(merged.items()),
-    )
+    return ChannelSpec(target=target, credentials=credentials, options=channel_options(options))
+
+
+def refuse_spec_with_channel(spec: ChannelSpec) -> None:
+    """A caller's own channel already has its target, TLS and options; a second set
+    given next to it would be ignored, so it is refused instead."""
+    if spec != channel_spec():
+        raise ValueError(
+            "channel= already decides target, TLS and options; give those to the channel"
+        )

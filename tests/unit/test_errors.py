@@ -219,7 +219,7 @@ def test_client_get_job_raises_not_found_with_server_reason(
     target, servicer = not_found_server
 
     with Client(target=target, api_key="reader-key") as client, pytest.raises(NotFound) as raised:
-        client.get_job(JOB_ID, metadata=[("x-request-source", "test")])
+        client.results.get_job(JOB_ID, metadata=[("x-request-source", "test")])
 
     assert raised.value.reason == "JOB_NOT_FOUND"
     assert raised.value.metadata == {"resource": "job", "id": JOB_ID}
@@ -234,7 +234,7 @@ def test_async_client_get_job_raises_not_found_with_server_reason(
 
     async def get_job() -> None:
         async with AsyncClient(target=target, api_key="reader-key") as client:
-            await client.get_job(JOB_ID)
+            await client.results.get_job(JOB_ID)
 
     with pytest.raises(NotFound) as raised:
         asyncio.run(get_job())

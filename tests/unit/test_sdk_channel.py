@@ -1,0 +1,126 @@
+"""What every SDK channel does: retry UNAVAILABLE, and keep the flat calls of old working."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+import pytest
+
+from ledger.v1 import estimate_pb2
+from ledger.v1 import results_store_service_pb2 as pb
+from ledger_client import AsyncClient, Client, Unavailable, channel_options
+from tests.unit.grpc_servers import serving, serving_aio
+
+RESULTS = "ledger.v1.ResultsStoreService"
+JOB_ID = "3f1c2a9e-6a55-4c8e-9a8b-0d1e2f3a4b5c"
+
+
+class GetJob:
+    """GetJob that fails `failures` times with UNAVAILABLE, then returns a job whose
+    `labels` carry `payload_bytes` bytes."""
+
+    def __init__(self, failures: int = 0, payload_bytes: int = 0) -> None:
+        self.failures = failures
+        self.payload_bytes = payload_bytes
+        self.attempts = 0
+
+    def reply(self, request: pb.GetJobRequest) -> pb.GetJobResponse | None:
+        self.attempts += 1
+        if self.attempts <= self.failures:
+            return None
+        labels = {"payload": "x" * self.payload_bytes} if self.payload_bytes else {}
+        return pb.GetJobResponse(job=estimate_pb2.Job(job_id=request.job_id, labels=labels))
+
+    def sync(self, request: pb.GetJobRequest, context: grpc.ServicerContext) -> pb.GetJobResponse:
+        response = self.reply(request)
+        if response is None:
+            context.abort(grpc.StatusCode.UNAVAILABLE, "draining")
+        return response
+
+    async def aio(
+        self, request: pb.GetJobRequest, context: grpc.aio.ServicerContext[object, object]
+    ) -> pb.GetJobResponse:
+        response = self.reply(request)
+        if response is None:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "draining")
+        return response
+
+    def handlers(
+        self, handler: Callable[..., Any]
+    ) -> dict[str, dict[str, grpc.RpcMethodHandler[Any, Any]]]:
+        method = grpc.unary_unary_rpc_method_handler(
+            handler,
+            request_deserializer=pb.GetJobRequest.FromString,
+            response_serializer=pb.GetJobResponse.SerializeToString,
+        )
+        return {RESULTS: {"GetJob": method}}
+
+
+def test_client_retries_unavailable_until_the_server_answers() -> None:
+    get_job = GetJob(failures=2)
+    with serving(get_job.handlers(get_job.sync)) as target, Client(target=target) as ledger:
+        job = ledger.results.get_job(JOB_ID)
+    assert job.job_id == JOB_ID
+    assert get_job.attempts == 3
+
+
+def test_client_gives_up_with_unavailable_after_bounded_retries() -> None:
+    get_job = GetJob(failures=100)
+    with (
+        serving(get_job.handlers(get_job.sync)) as target,
+        Client(target=target) as ledger,
+        pytest.raises(Unavailable) as failed,
+    ):
+        ledger.results.get_job(JOB_ID)
+    assert failed.value.message == "draining"
+    assert get_job.attempts == 4  # the policy's maxAttempts
+
+
+def test_async_client_retries_unavailable_until_the_server_answers() -> None:
+    get_job = GetJob(failures=2)
+
+    async def call() -> str:
+        async with (
+            serving_aio(get_job.handlers(get_job.aio)) as target,
+            AsyncClient(target=target) as ledger,
+        ):
+            return (await ledger.results.get_job(JOB_ID)).job_id
+
+    assert asyncio.run(call()) == JOB_ID
+    assert get_job.attempts == 3
+
+
+def test_flat_calls_of_old_still_work_and_point_to_results() -> None:
+    get_job = GetJob()
+    with serving(get_job.handlers(get_job.sync)) as target, Client(target=target) as ledger:
+        with pytest.warns(DeprecationWarning, match=r"call Client\.results\.get_job"):
+            job = ledger.get_job(JOB_ID)
+        assert job == ledger.results.get_job(JOB_ID)
+
+    async def call() -> str:
+        async with (
+            serving_aio(get_job.handlers(get_job.aio)) as target,
+            AsyncClient(target=target) as ledger,
+        ):
+            with pytest.warns(DeprecationWarning, match=r"call AsyncClient\.results\.get_job"):
+                return (await ledger.get_job(JOB_ID)).job_id
+
+    assert asyncio.run(call()) == JOB_ID
+
+
+def test_client_runs_over_a_channel_of_the_callers_and_leaves_it_open() -> None:
+    get_job = GetJob()
+    with serving(get_job.handlers(get_job.sync)) as target:
+        channel = grpc.insecure_channel(target, options=channel_options())
+        with Client(channel=channel, api_key="k") as ledger:
+            assert ledger.results.get_job(JOB_ID).job_id == JOB_ID
+        with Client(channel=channel) as again:  # the first client did not close it
+            assert again.results.get_job(JOB_ID).job_id == JOB_ID
+        channel.close()
+        with pytest.raises(ValueError, match="channel="):
+            Client(channel=channel, secure=True)
+        with pytest.raises(ValueError, match="channel="):
+            Client(channel=channel, target="elsewhere:50051")
