@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -10,30 +9,11 @@ from typing import Any
 
 import grpc
 
+from ledger_client.service_config import ledger_service_config
+
 DEFAULT_TARGET = "127.0.0.1:50051"
 DEFAULT_TIMEOUT = 10.0
-SERVICE_NAME = "ledger.v1.ResultsStoreService"
 USER_AGENT = "ledger-client/0.1"
-
-# gRPC retries UNAVAILABLE itself (the connection failed or the server is draining).
-# This is safe for every method: reads are idempotent and StoreEstimate always
-# carries a request_id, so a retried store returns the first job.
-RETRY_SERVICE_CONFIG = json.dumps(
-    {
-        "methodConfig": [
-            {
-                "name": [{"service": SERVICE_NAME}],
-                "retryPolicy": {
-                    "maxAttempts": 4,
-                    "initialBackoff": "0.1s",
-                    "maxBackoff": "2s",
-                    "backoffMultiplier": 2,
-                    "retryableStatusCodes": ["UNAVAILABLE"],
-                },
-            }
-        ]
-    }
-)
 
 CallMetadata = Sequence[tuple[str, str]]
 Metadata = tuple[tuple[str, str], ...]
@@ -62,10 +42,13 @@ class CallSettings:
 
 
 def channel_options(options: Sequence[tuple[str, Any]] = ()) -> ChannelOptions:
-    """The options of a Ledger channel; an entry of `options` replaces the one of its name."""
+    """The options of a Ledger channel; an entry of `options` replaces the one of its name.
+
+    Retries of UNAVAILABLE on every ledger.v1 service (see `service_config`).
+    """
     merged: dict[str, Any] = {
         "grpc.enable_retries": 1,
-        "grpc.service_config": RETRY_SERVICE_CONFIG,
+        "grpc.service_config": ledger_service_config(),
         "grpc.primary_user_agent": USER_AGENT,
     }
     merged.update(dict(options))

@@ -1,9 +1,14 @@
-"""What every SDK channel does: retry UNAVAILABLE, and keep the flat calls of old working."""
+"""What every SDK channel does: retry UNAVAILABLE on each ledger.v1 service, and keep the
+flat calls of old working."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import re
+import textwrap
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -12,10 +17,79 @@ import pytest
 from ledger.v1 import estimate_pb2
 from ledger.v1 import results_store_service_pb2 as pb
 from ledger_client import AsyncClient, Client, Unavailable, channel_options
+from ledger_client.service_config import retry_service_config, services_in
 from tests.unit.grpc_servers import serving, serving_aio
+
+PROTOS = Path(__file__).resolve().parents[2] / "protos" / "ledger" / "v1"
 
 RESULTS = "ledger.v1.ResultsStoreService"
 JOB_ID = "3f1c2a9e-6a55-4c8e-9a8b-0d1e2f3a4b5c"
+
+
+def retried_services(options: tuple[tuple[str, object], ...]) -> list[str]:
+    config = json.loads(str(dict(options)["grpc.service_config"]))
+    (method_config,) = config["methodConfig"]
+    assert method_config["retryPolicy"]["retryableStatusCodes"] == ["UNAVAILABLE"]
+    return [name["service"] for name in method_config["name"]]
+
+
+def test_retry_policy_names_exactly_the_services_the_protos_declare() -> None:
+    declared = []
+    for proto in PROTOS.glob("*.proto"):
+        text = proto.read_text()
+        package = re.search(r"^package ([\w.]+);", text, flags=re.M)
+        assert package is not None, proto
+        services = re.findall(r"^service (\w+) \{", text, flags=re.M)
+        declared += [f"{package.group(1)}.{service}" for service in services]
+
+    assert RESULTS in declared
+    assert sorted(retried_services(channel_options())) == sorted(declared)
+
+
+def probe_module(file_name: str, services: list[str]) -> str:
+    """A module shaped like a generated *_pb2.py: a DESCRIPTOR with these services."""
+    return textwrap.dedent(
+        f"""
+        from google.protobuf import descriptor_pb2, descriptor_pool
+
+        _file = descriptor_pb2.FileDescriptorProto(
+            name={file_name!r},
+            package="probe.v1",
+            service=[descriptor_pb2.ServiceDescriptorProto(name=n) for n in {services!r}],
+        )
+        _pool = descriptor_pool.DescriptorPool()
+        DESCRIPTOR = _pool.AddSerializedFile(_file.SerializeToString())
+        """
+    )
+
+
+def test_a_service_added_to_the_package_is_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "probe_v1"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "money_pb2.py").write_text(probe_module("probe/money.proto", []))
+    (package / "results_service_pb2.py").write_text(
+        probe_module("probe/results.proto", ["ResultsService"])
+    )
+    (package / "results_service_pb2_grpc.py").write_text("raise AssertionError('stubs only')")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert services_in("probe_v1") == ("probe.v1.ResultsService",)
+
+    # A new service arrives the way `make gen` delivers it: one more *_pb2.py.
+    (package / "savings_service_pb2.py").write_text(
+        probe_module("probe/savings.proto", ["SavingsService", "SavingsAdminService"])
+    )
+    services = services_in("probe_v1")
+
+    assert services == (
+        "probe.v1.ResultsService",
+        "probe.v1.SavingsAdminService",
+        "probe.v1.SavingsService",
+    )
+    config = retry_service_config(services)
+    assert retried_services((("grpc.service_config", config),)) == list(services)
 
 
 class GetJob:
