@@ -10,6 +10,7 @@ from typing import Any
 import grpc
 
 from ledger_client.service_config import ledger_service_config
+from ledger_wire.limits import MAX_MESSAGE_BYTES
 
 DEFAULT_TARGET = "127.0.0.1:50051"
 DEFAULT_TIMEOUT = 10.0
@@ -44,12 +45,16 @@ class CallSettings:
 def channel_options(options: Sequence[tuple[str, Any]] = ()) -> ChannelOptions:
     """The options of a Ledger channel; an entry of `options` replaces the one of its name.
 
-    Retries of UNAVAILABLE on every ledger.v1 service (see `service_config`).
+    Retries of UNAVAILABLE on every ledger.v1 service (see `service_config`), and the
+    server's message limit both ways: the SDK refuses to send what the server would
+    refuse to read (ResourceExhausted) and accepts every reply the server may send.
     """
     merged: dict[str, Any] = {
         "grpc.enable_retries": 1,
         "grpc.service_config": ledger_service_config(),
         "grpc.primary_user_agent": USER_AGENT,
+        "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
+        "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
     }
     merged.update(dict(options))
     return tuple(merged.items())

@@ -1,5 +1,5 @@
-"""What every SDK channel does: retry UNAVAILABLE on each ledger.v1 service, and keep the
-flat calls of old working."""
+"""What every SDK channel does: retry UNAVAILABLE on each ledger.v1 service, carry the
+server's message limit both ways, and keep the flat calls of old working."""
 
 from __future__ import annotations
 
@@ -16,12 +16,12 @@ import pytest
 
 from ledger.v1 import estimate_pb2
 from ledger.v1 import results_store_service_pb2 as pb
-from ledger_client import AsyncClient, Client, Unavailable, channel_options
+from ledger_client import AsyncClient, Client, ResourceExhausted, Unavailable, channel_options
 from ledger_client.service_config import retry_service_config, services_in
+from ledger_wire.limits import MAX_MESSAGE_BYTES
 from tests.unit.grpc_servers import serving, serving_aio
 
 PROTOS = Path(__file__).resolve().parents[2] / "protos" / "ledger" / "v1"
-
 RESULTS = "ledger.v1.ResultsStoreService"
 JOB_ID = "3f1c2a9e-6a55-4c8e-9a8b-0d1e2f3a4b5c"
 
@@ -90,6 +90,15 @@ def test_a_service_added_to_the_package_is_retried(
     )
     config = retry_service_config(services)
     assert retried_services((("grpc.service_config", config),)) == list(services)
+
+
+def test_channel_options_carry_the_servers_message_limit() -> None:
+    options = dict(channel_options())
+    assert options["grpc.max_receive_message_length"] == MAX_MESSAGE_BYTES
+    assert options["grpc.max_send_message_length"] == MAX_MESSAGE_BYTES
+    # A caller's option replaces Ledger's of the same name rather than adding a second.
+    mine = channel_options([("grpc.max_receive_message_length", 1024)])
+    assert [value for name, value in mine if name == "grpc.max_receive_message_length"] == [1024]
 
 
 class GetJob:
@@ -165,6 +174,40 @@ def test_async_client_retries_unavailable_until_the_server_answers() -> None:
 
     assert asyncio.run(call()) == JOB_ID
     assert get_job.attempts == 3
+
+
+def test_client_accepts_replies_up_to_the_server_limit() -> None:
+    # Above gRPC's default 4 MiB receive limit, within Ledger's.
+    get_job = GetJob(payload_bytes=6 * 1024 * 1024)
+    with serving(get_job.handlers(get_job.sync)) as target, Client(target=target) as ledger:
+        job = ledger.results.get_job(JOB_ID)
+    assert len(job.labels["payload"]) == 6 * 1024 * 1024
+
+
+def test_client_refuses_to_send_what_the_server_would_refuse() -> None:
+    get_job = GetJob()
+    # This server would read it: only the SDK's own limit can stop the request.
+    lenient = [("grpc.max_receive_message_length", 2 * MAX_MESSAGE_BYTES)]
+    with (
+        serving(get_job.handlers(get_job.sync), options=lenient) as target,
+        Client(target=target) as ledger,
+        pytest.raises(ResourceExhausted),
+    ):
+        ledger.results.get_job("x" * (MAX_MESSAGE_BYTES + 1))
+    assert get_job.attempts == 0
+
+
+def test_async_client_accepts_replies_up_to_the_server_limit() -> None:
+    get_job = GetJob(payload_bytes=6 * 1024 * 1024)
+
+    async def call() -> int:
+        async with (
+            serving_aio(get_job.handlers(get_job.aio)) as target,
+            AsyncClient(target=target) as ledger,
+        ):
+            return len((await ledger.results.get_job(JOB_ID)).labels["payload"])
+
+    assert asyncio.run(call()) == 6 * 1024 * 1024
 
 
 def test_flat_calls_of_old_still_work_and_point_to_results() -> None:
