@@ -6,7 +6,7 @@ with Client(target="ledger:50051", api_key="...") as ledger:
 
 from ledger_client.async_client import AsyncClient
 from ledger_client.client import Client
-from ledger_client.connection import channel_options
+from ledger_client.connection import NO_DEADLINE, channel_options
 from ledger_client.errors import (
     Aborted,
     AlreadyExists,
@@ -42,6 +42,7 @@ from ledger_client.types import (
 )
 
 __all__ = [
+    "NO_DEADLINE",
     "Aborted",
     "AlreadyExists",
     "AsyncClient",

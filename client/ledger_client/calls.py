@@ -2,7 +2,7 @@
 
 A service's sub-client builds requests and reads replies. Everything in between
 happens here, once for all services: the deadline (the client's default, the call's
-own `timeout=`), the metadata with the API key, `grpc.RpcError` turned into a
+own `timeout=`, or `NO_DEADLINE`), the metadata with the API key, `grpc.RpcError` turned into a
 `LedgerError`, and paging.
 """
 

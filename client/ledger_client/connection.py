@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import grpc
 
@@ -15,6 +15,9 @@ from ledger_wire.limits import MAX_MESSAGE_BYTES
 DEFAULT_TARGET = "127.0.0.1:50051"
 DEFAULT_TIMEOUT = 10.0
 USER_AGENT = "ledger-client/0.1"
+
+NO_DEADLINE: Final = math.inf
+"""A call's `timeout=` for no deadline at all, e.g. to follow a stream for hours."""
 
 CallMetadata = Sequence[tuple[str, str]]
 Metadata = tuple[tuple[str, str], ...]
@@ -29,12 +32,20 @@ class CallSettings:
     api_key: str | None = None
 
     def __post_init__(self) -> None:
+        # The default stays a real deadline, so a call that hangs fails instead of
+        # hanging its caller; only a call itself may ask for NO_DEADLINE.
         if not 0 < self.timeout < math.inf:
             raise ValueError(f"timeout must be a positive number of seconds, got {self.timeout}")
 
     def deadline(self, timeout: float | None) -> float | None:
-        """gRPC's `timeout=` for a call: its own or the client's default."""
-        return self.timeout if timeout is None else timeout
+        """gRPC's `timeout=` for a call: its own, the client's default, or None for none."""
+        if timeout is None:
+            return self.timeout
+        if timeout == NO_DEADLINE:
+            return None
+        if not timeout > 0:  # also NaN, which gRPC would treat as "already expired"
+            raise ValueError(f"timeout must be positive or NO_DEADLINE, got {timeout}")
+        return timeout
 
     def metadata(self, extra: CallMetadata) -> Metadata:
         if self.api_key is None:

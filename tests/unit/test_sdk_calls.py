@@ -25,6 +25,7 @@ from grpc_status import rpc_status
 from ledger.v1 import estimate_pb2
 from ledger.v1 import results_store_service_pb2 as pb
 from ledger_client import (
+    NO_DEADLINE,
     Aborted,
     Client,
     DataLoss,
@@ -149,6 +150,22 @@ def test_calls_have_the_clients_deadline_unless_they_give_their_own() -> None:
         future.result(5)
 
     assert ledger.recorder.timeouts == [7, 2.5]
+
+
+def test_a_call_may_ask_for_no_deadline_the_client_may_not() -> None:
+    ledger = Fixture(timeout=7)
+    future = ledger.start(lambda: ledger.client.results.get_job(JOB_ID, timeout=NO_DEADLINE))
+    _, _, rpc = ledger.take("GetJob")
+    rpc.terminate(job_reply(), (), grpc.StatusCode.OK, "")
+    future.result(5)
+
+    assert ledger.recorder.timeouts == [None]
+    with pytest.raises(ValueError, match="timeout"):
+        Client(timeout=NO_DEADLINE)
+    for nonsense in (0, -1, float("nan")):
+        with pytest.raises(ValueError, match="timeout"):
+            ledger.client.results.get_job(JOB_ID, timeout=nonsense)
+    assert ledger.recorder.timeouts == [None]  # refused before reaching the channel
 
 
 def test_store_estimate_fills_a_request_id_unless_given_one() -> None:
