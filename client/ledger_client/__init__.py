@@ -5,6 +5,7 @@ with Client(target="ledger:50051", api_key="...") as ledger:
 """
 
 from ledger_client.async_client import AsyncClient
+from ledger_client.async_streams import AsyncResumableStream
 from ledger_client.client import Client
 from ledger_client.connection import NO_DEADLINE, channel_options
 from ledger_client.errors import (
@@ -26,7 +27,9 @@ from ledger_client.errors import (
     Unimplemented,
 )
 from ledger_client.pagers import AsyncPager, Pager
+from ledger_client.reconnect import ReconnectPolicy
 from ledger_client.results_store import AsyncResultsStoreClient, ResultsStoreClient
+from ledger_client.streams import ResumableStream
 from ledger_client.types import (
     CostBreakdown,
     CostDelta,
@@ -48,6 +51,7 @@ __all__ = [
     "AsyncClient",
     "AsyncPager",
     "AsyncResultsStoreClient",
+    "AsyncResumableStream",
     "Client",
     "CostBreakdown",
     "CostDelta",
@@ -67,11 +71,13 @@ __all__ = [
     "OutOfRange",
     "Pager",
     "PermissionDenied",
+    "ReconnectPolicy",
     "RegionCost",
     "ResourceCost",
     "ResourceDiff",
     "ResourceExhausted",
     "ResultsStoreClient",
+    "ResumableStream",
     "ServiceCost",
     "Unauthenticated",
     "Unavailable",

@@ -146,11 +146,15 @@ def _rich_status(err: grpc.RpcError) -> status_pb2.Status | None:
     return status if isinstance(status, status_pb2.Status) else None
 
 
+def status_code(err: grpc.RpcError) -> grpc.StatusCode:
+    """The status code of a failed call, UNKNOWN for an RpcError that carries none."""
+    code = _call_attribute(err, "code")
+    return code if isinstance(code, grpc.StatusCode) else grpc.StatusCode.UNKNOWN
+
+
 def from_rpc_error(err: grpc.RpcError) -> LedgerError:
     """The typed error for a failed call (sync `grpc.Call` or `grpc.aio.AioRpcError`)."""
-    code = _call_attribute(err, "code")
-    if not isinstance(code, grpc.StatusCode):
-        code = grpc.StatusCode.UNKNOWN
+    code = status_code(err)
     # str(err) of a sync error is a multi-line debug dump, so fall back to the code.
     message = _call_attribute(err, "details") or code.name
     reason = ""

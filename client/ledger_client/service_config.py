@@ -19,7 +19,8 @@ from collections.abc import Iterable
 
 GENERATED_PACKAGE = "ledger.v1"
 
-# gRPC applies this to a call until the first response message arrives.
+# gRPC applies this to a call until the first response message arrives; a stream
+# that fails later is resumed from its cursor instead (ledger_client.streams).
 RETRY_POLICY = {
     "maxAttempts": 4,
     "initialBackoff": "0.1s",
