@@ -1,7 +1,11 @@
 """Typed Python SDK for Ledger (ledger.v1): one client, one sub-client per service.
 
-with Client(target="ledger:50051", api_key="...") as ledger:
-    job = ledger.results.get_job(job_id)
+    with Client(target="ledger:50051", api_key="...") as ledger:
+        job = ledger.results.get_job(job_id)
+
+Sub-clients send their calls through `calls.Calls` / `async_calls.AsyncCalls`, which
+hold what every service shares: deadlines, metadata, typed errors, pagers, resumable
+streams and batched uploads.
 """
 
 from ledger_client.async_client import AsyncClient

@@ -28,12 +28,13 @@ class ReconnectPolicy:
     a follower survives any number of server restarts as long as each one recovers.
     The wait before the n-th reopen in a row is `initial_backoff * multiplier**(n-1)`,
     at most `max_backoff`, spread by +-`jitter` so that the followers of a draining
-    server do not all return at the same instant.
+    server do not all return at the same instant. The defaults keep trying for about
+    half a minute, long enough for a server restart.
     """
 
-    max_reconnects: int = 5
-    initial_backoff: float = 0.2
-    max_backoff: float = 5.0
+    max_reconnects: int = 8
+    initial_backoff: float = 0.25
+    max_backoff: float = 8.0
     multiplier: float = 2.0
     jitter: float = 0.2
 

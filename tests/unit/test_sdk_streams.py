@@ -3,6 +3,7 @@ a follower that resumes from its cursor, and an upload that respects flow contro
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Iterator
@@ -292,6 +293,9 @@ def test_reconnect_backoff_grows_is_capped_and_spread() -> None:
         waits = {policy.backoff(attempt) for _ in range(50)}
         assert all(base * 0.8 <= wait <= base * 1.2 for wait in waits)
         assert len(waits) > 1  # spread, so dropped followers do not return in step
+    default = dataclasses.replace(ReconnectPolicy(), jitter=0)
+    patience = sum(default.backoff(n) for n in range(1, default.max_reconnects + 1))
+    assert 20 < patience < 60  # a follower outlasts a server restart, then gives up
     with pytest.raises(ValueError):
         ReconnectPolicy(max_reconnects=-1)
     with pytest.raises(ValueError):
