@@ -78,11 +78,33 @@ class PermissionDenied(LedgerError):
 
 
 class Unavailable(LedgerError):
-    """The server could not be reached, even after the channel's retries."""
+    """The server could not be reached, even after retries (a stream's: its reconnects)."""
 
 
 class DeadlineExceeded(LedgerError):
     pass
+
+
+class Aborted(LedgerError):
+    """The server gave up on a call that conflicted with a concurrent one; retrying the
+    whole operation (with the same `request_id`) may succeed."""
+
+
+class ResourceExhausted(LedgerError):
+    """A quota or limit was hit: too many requests, or a message larger than
+    `ledger_wire.limits.MAX_MESSAGE_BYTES` (the SDK refuses to send one itself)."""
+
+
+class OutOfRange(LedgerError):
+    """A position past the end, e.g. a stream cursor beyond what exists yet."""
+
+
+class DataLoss(LedgerError):
+    """Stored data is lost or corrupt; the call cannot succeed by retrying."""
+
+
+class Unimplemented(LedgerError):
+    """The server does not offer this call: it runs an older Ledger than this SDK."""
 
 
 class Internal(LedgerError):
@@ -98,6 +120,11 @@ _CLASS_BY_CODE: dict[grpc.StatusCode, type[LedgerError]] = {
     grpc.StatusCode.PERMISSION_DENIED: PermissionDenied,
     grpc.StatusCode.UNAVAILABLE: Unavailable,
     grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceeded,
+    grpc.StatusCode.ABORTED: Aborted,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: ResourceExhausted,
+    grpc.StatusCode.OUT_OF_RANGE: OutOfRange,
+    grpc.StatusCode.DATA_LOSS: DataLoss,
+    grpc.StatusCode.UNIMPLEMENTED: Unimplemented,
 }
 
 
@@ -119,11 +146,15 @@ def _rich_status(err: grpc.RpcError) -> status_pb2.Status | None:
     return status if isinstance(status, status_pb2.Status) else None
 
 
+def status_code(err: grpc.RpcError) -> grpc.StatusCode:
+    """The status code of a failed call, UNKNOWN for an RpcError that carries none."""
+    code = _call_attribute(err, "code")
+    return code if isinstance(code, grpc.StatusCode) else grpc.StatusCode.UNKNOWN
+
+
 def from_rpc_error(err: grpc.RpcError) -> LedgerError:
     """The typed error for a failed call (sync `grpc.Call` or `grpc.aio.AioRpcError`)."""
-    code = _call_attribute(err, "code")
-    if not isinstance(code, grpc.StatusCode):
-        code = grpc.StatusCode.UNKNOWN
+    code = status_code(err)
     # str(err) of a sync error is a multi-line debug dump, so fall back to the code.
     message = _call_attribute(err, "details") or code.name
     reason = ""

@@ -1,7 +1,7 @@
-"""Request builders and page readers shared by `Client` and `AsyncClient`.
+"""ResultsStoreService's request builders and page readers, for both its sub-clients.
 
-Only sending the request differs between the two clients; everything on either side
-of the call lives here.
+Only sending the request differs between the sync and the asyncio sub-client;
+everything on either side of the call lives here.
 """
 
 from __future__ import annotations
@@ -9,15 +9,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Protocol
 
 from ledger.v1 import results_store_service_pb2 as pb
 from ledger_client import convert
 from ledger_client.types import CostTrendPoint, Estimate, Job, RegionCost, ResourceCost, ServiceCost
-
-
-class PagedRequest(Protocol):
-    page_token: str
 
 
 def store_estimate_request(

@@ -7,9 +7,16 @@ of a loop early costs no further calls.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 ItemT = TypeVar("ItemT")
+
+
+class PagedRequest(Protocol):
+    """A List request (AIP-158): the pager sets its `page_token` for each page."""
+
+    page_token: str
+
 
 # Given a page token ("" for the first page), the page's items and the next token
 # ("" when there are no more pages).

@@ -123,6 +123,13 @@ def test_results_errors_are_clear(server: ServerThread, tmp_path: Path) -> None:
     assert imported.returncode == 1
     assert "5" in imported.stderr and "Traceback" not in imported.stderr
 
+    not_json = tmp_path / "plan.txt"
+    not_json.write_text("Plan: 3 to add")
+    refused = ledger(server, "import-infracost", str(not_json))
+    assert refused.returncode == 1
+    assert f"error: {not_json} is not JSON" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
 
 def test_migrate_brings_an_empty_database_to_head() -> None:
     with fresh_database(migrated=False) as url:

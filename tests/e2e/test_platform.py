@@ -216,7 +216,7 @@ def test_sdk_retries_through_a_database_outage(
             proxy.cut()
             restorer = threading.Timer(0.4, proxy.restore)
             restorer.start()
-            job = ledger.store_estimate(
+            job = ledger.results.store_estimate(
                 Estimate(resources=[ResourceCost("aws_instance.web", Decimal(42))]), user_id=user
             )
             restorer.join()
@@ -227,7 +227,7 @@ def test_sdk_retries_through_a_database_outage(
             attempts = store_codes(caplog)
             assert "UNAVAILABLE" in attempts and attempts[-1] == "OK"  # refused, retried, stored
             assert job.total_monthly_cost == 42
-            assert [j.job_id for j in ledger.list_jobs(user_id=user)] == [job.job_id]
+            assert [j.job_id for j in ledger.results.list_jobs(user_id=user)] == [job.job_id]
     finally:
         thread.stop()
         proxy.close()

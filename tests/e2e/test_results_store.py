@@ -43,7 +43,7 @@ def s3(address: str, cost: str, region: str = "us-east-1") -> ResourceCost:
 
 
 def test_store_estimate_returns_the_job_with_exact_money(client: Client, user: str) -> None:
-    job = client.store_estimate(
+    job = client.results.store_estimate(
         estimate(
             ResourceCost(
                 "aws_instance.web",
@@ -74,9 +74,9 @@ def test_store_estimate_returns_the_job_with_exact_money(client: Client, user: s
     assert job.confidence_score == 0.85
     assert job.currency_code == "USD"
     assert abs(job.create_time - datetime.now(UTC)) < timedelta(minutes=1)
-    assert client.get_job(job.job_id) == job
+    assert client.results.get_job(job.job_id) == job
 
-    web = next(iter(client.list_job_resources(job.job_id)))
+    web = next(iter(client.results.list_job_resources(job.job_id)))
     assert web.address == "aws_instance.web"
     assert web.breakdown == CostBreakdown(compute=D("1121.280000001"))
     assert web.cost_drivers == {"instance_type": "m5.8xlarge", "count": 1}
@@ -84,19 +84,19 @@ def test_store_estimate_returns_the_job_with_exact_money(client: Client, user: s
 
 
 def test_store_estimate_derives_service_and_region_aggregates(client: Client, user: str) -> None:
-    job = client.store_estimate(
+    job = client.results.store_estimate(
         estimate(
             ec2("a", "100"), s3("b", "5"), ec2("c", "50", "eu-west-1"), ResourceCost("d", D(1))
         ),
         user_id=user,
     )
-    services = list(client.list_job_services(job.job_id))
+    services = list(client.results.list_job_services(job.job_id))
     assert [(s.service, s.monthly_cost, s.resource_count) for s in services] == [
         ("AmazonEC2", 150, 2),
         ("AmazonS3", 5, 1),
         ("unknown", 1, 1),
     ]
-    regions = list(client.list_job_regions(job.job_id))
+    regions = list(client.results.list_job_regions(job.job_id))
     assert [(r.region, r.monthly_cost, r.resource_count) for r in regions] == [
         ("us-east-1", 105, 2),
         ("eu-west-1", 50, 1),
@@ -109,7 +109,7 @@ def test_store_estimate_derives_service_and_region_aggregates(client: Client, us
 
 
 def test_store_estimate_accepts_reconciling_aggregates(client: Client, user: str) -> None:
-    job = client.store_estimate(
+    job = client.results.store_estimate(
         estimate(
             ec2("a", "10"),
             s3("b", "5"),
@@ -127,7 +127,7 @@ def test_store_estimate_mismatched_aggregates_writes_nothing(
 ) -> None:
     before = row_counts()
     with pytest.raises(InvalidArgument) as refused:
-        client.store_estimate(
+        client.results.store_estimate(
             estimate(
                 ec2("a", "10"),
                 s3("b", "5"),
@@ -140,7 +140,7 @@ def test_store_estimate_mismatched_aggregates_writes_nothing(
     assert fields["estimate.total_monthly_cost"] == "is 16 but the resources add up to 15"
     assert "add up to 10" in fields["estimate.by_service[0].monthly_cost"]
     assert row_counts() == before
-    assert list(client.list_jobs(user_id=user)) == []
+    assert list(client.results.list_jobs(user_id=user)) == []
 
 
 @pytest.mark.parametrize(
@@ -168,10 +168,10 @@ def test_store_estimate_bad_resources_are_invalid_and_write_nothing(
 ) -> None:
     before = row_counts()
     if field is None:  # an empty estimate is legal: a plan with nothing to price
-        assert client.store_estimate(estimate(), user_id=user).total_monthly_cost == 0
+        assert client.results.store_estimate(estimate(), user_id=user).total_monthly_cost == 0
         return
     with pytest.raises(InvalidArgument) as refused:
-        client.store_estimate(estimate(*resources), user_id=user)
+        client.results.store_estimate(estimate(*resources), user_id=user)
     assert field in {v.field for v in refused.value.field_violations}
     assert refused.value.reason == "INVALID_ARGUMENT"
     assert row_counts() == before
@@ -180,7 +180,7 @@ def test_store_estimate_bad_resources_are_invalid_and_write_nothing(
 def test_store_estimate_bad_confidence_and_metadata(client: Client, row_counts: Counts) -> None:
     before = row_counts()
     with pytest.raises(InvalidArgument) as refused:
-        client.store_estimate(
+        client.results.store_estimate(
             estimate(ec2("a", "1"), confidence_score=float("nan")),
             user_id="u" * 300,
             labels={"Not Valid": "x"},
@@ -195,14 +195,16 @@ def test_store_estimate_retry_returns_the_first_job(
     client: Client, user: str, row_counts: Counts
 ) -> None:
     body = estimate(ec2("a", "10"))
-    first = client.store_estimate(body, user_id=user, request_id=f"req-{user}")
+    first = client.results.store_estimate(body, user_id=user, request_id=f"req-{user}")
     before = row_counts()
-    again = client.store_estimate(body, user_id=user, request_id=f"req-{user}")
+    again = client.results.store_estimate(body, user_id=user, request_id=f"req-{user}")
     assert again == first
     assert row_counts() == before
 
     with pytest.raises(AlreadyExists) as reused:
-        client.store_estimate(estimate(ec2("a", "11")), user_id=user, request_id=f"req-{user}")
+        client.results.store_estimate(
+            estimate(ec2("a", "11")), user_id=user, request_id=f"req-{user}"
+        )
     assert reused.value.reason == "REQUEST_ID_REUSED"
     assert row_counts() == before
 
@@ -212,7 +214,7 @@ def test_store_estimate_concurrent_retries_store_one_job(server: ServerThread, u
 
     def send() -> None:
         with Client(target=server.target, api_key=ADMIN_KEY) as own:
-            job = own.store_estimate(estimate(ec2("a", "7")), user_id=user, request_id=user)
+            job = own.results.store_estimate(estimate(ec2("a", "7")), user_id=user, request_id=user)
             results.append(job.job_id)
 
     threads = [threading.Thread(target=send) for _ in range(8)]
@@ -222,28 +224,28 @@ def test_store_estimate_concurrent_retries_store_one_job(server: ServerThread, u
         thread.join()
     assert len(results) == 8 and len(set(results)) == 1
     with Client(target=server.target, api_key=ADMIN_KEY) as reader:
-        assert len(list(reader.list_jobs(user_id=user))) == 1
+        assert len(list(reader.results.list_jobs(user_id=user))) == 1
 
 
 def test_get_job_unknown_and_malformed_ids(client: Client) -> None:
     missing = str(uuid.uuid4())
     with pytest.raises(NotFound) as not_found:
-        client.get_job(missing)
+        client.results.get_job(missing)
     assert not_found.value.reason == "JOB_NOT_FOUND"
     assert missing in not_found.value.message
     for bad in ("", "not-a-uuid", "x" * 10_000):
         with pytest.raises(InvalidArgument) as invalid:
-            client.get_job(bad)
+            client.results.get_job(bad)
         assert invalid.value.field_violations[0].field == "job_id"
     with pytest.raises(NotFound):
-        list(client.list_job_resources(missing))
+        list(client.results.list_job_resources(missing))
     with pytest.raises(NotFound):
-        client.compare_jobs(missing, missing)
+        client.results.compare_jobs(missing, missing)
 
 
 def test_list_jobs_newest_first_paged_and_filtered(client: Client, user: str) -> None:
     stored = [
-        client.store_estimate(
+        client.results.store_estimate(
             estimate(ec2("a", str(i))),
             user_id=user,
             profile="prod" if i % 2 else "dev",
@@ -252,15 +254,15 @@ def test_list_jobs_newest_first_paged_and_filtered(client: Client, user: str) ->
         for i in range(7)
     ]
     newest_first = [j.job_id for j in reversed(stored)]
-    assert [j.job_id for j in client.list_jobs(user_id=user, page_size=2)] == newest_first
-    pages = list(client.list_jobs(user_id=user, page_size=3).pages())
+    assert [j.job_id for j in client.results.list_jobs(user_id=user, page_size=2)] == newest_first
+    pages = list(client.results.list_jobs(user_id=user, page_size=3).pages())
     assert [len(page) for page in pages] == [3, 3, 1]
-    prod = [j.job_id for j in client.list_jobs(user_id=user, profile="prod")]
+    prod = [j.job_id for j in client.results.list_jobs(user_id=user, profile="prod")]
     assert prod == [j.job_id for j in reversed(stored) if j.profile == "prod"]
-    plan = list(client.list_jobs(user_id=user, terraform_plan_hash="plan-0"))
+    plan = list(client.results.list_jobs(user_id=user, terraform_plan_hash="plan-0"))
     assert {j.total_monthly_cost for j in plan} == {D(0), D(3), D(6)}
     window = list(
-        client.list_jobs(
+        client.results.list_jobs(
             user_id=user, start_time=stored[2].create_time, end_time=stored[5].create_time
         )
     )
@@ -269,16 +271,16 @@ def test_list_jobs_newest_first_paged_and_filtered(client: Client, user: str) ->
 
 def test_list_jobs_rejects_bad_paging(client: Client, user: str) -> None:
     with pytest.raises(InvalidArgument) as negative:
-        list(client.list_jobs(user_id=user, page_size=-1))
+        list(client.results.list_jobs(user_id=user, page_size=-1))
     assert negative.value.field_violations[0].field == "page_size"
     now = datetime.now(UTC)
     with pytest.raises(InvalidArgument) as backwards:
-        list(client.list_jobs(user_id=user, start_time=now, end_time=now - timedelta(1)))
+        list(client.results.list_jobs(user_id=user, start_time=now, end_time=now - timedelta(1)))
     assert backwards.value.field_violations[0].field == "end_time"
 
 
 def test_list_job_resources_most_expensive_first_with_filters(client: Client, user: str) -> None:
-    job = client.store_estimate(
+    job = client.results.store_estimate(
         estimate(
             ec2("small", "1"),
             ec2("big", "100", "eu-west-1"),
@@ -288,22 +290,26 @@ def test_list_job_resources_most_expensive_first_with_filters(client: Client, us
         ),
         user_id=user,
     )
-    everything = [r.address for r in client.list_job_resources(job.job_id, page_size=2)]
+    everything = [r.address for r in client.results.list_job_resources(job.job_id, page_size=2)]
     assert everything == ["big", "mid", "tie-a", "tie-b", "small"]
-    ec2_only = [r.address for r in client.list_job_resources(job.job_id, service="AmazonEC2")]
+    ec2_only = [
+        r.address for r in client.results.list_job_resources(job.job_id, service="AmazonEC2")
+    ]
     assert ec2_only == ["big", "tie-a", "tie-b", "small"]
-    east_ec2 = client.list_job_resources(job.job_id, service="AmazonEC2", region="us-east-1")
+    east_ec2 = client.results.list_job_resources(
+        job.job_id, service="AmazonEC2", region="us-east-1"
+    )
     assert [r.address for r in east_ec2] == ["tie-a", "tie-b", "small"]
 
 
 def test_compare_jobs_like_infracost_diff(client: Client, user: str) -> None:
-    base = client.store_estimate(
+    base = client.results.store_estimate(
         estimate(ec2("web", "1121.28"), s3("logs", "924.64", "eu-west-1")), user_id=user
     )
-    target = client.store_estimate(
+    target = client.results.store_estimate(
         estimate(ec2("web", "1303.28"), ec2("worker", "0")), user_id=user
     )
-    diff = client.compare_jobs(base.job_id, target.job_id)
+    diff = client.results.compare_jobs(base.job_id, target.job_id)
     assert (diff.base.total_monthly_cost, diff.target.total_monthly_cost) == (
         D("2045.92"),
         D("1303.28"),
@@ -324,43 +330,48 @@ def test_compare_jobs_like_infracost_diff(client: Client, user: str) -> None:
         ("us-east-1", D(182)),
     }
     assert diff.resource_diff_count == 3
-    top = client.compare_jobs(base.job_id, target.job_id, max_resource_diffs=1)
+    top = client.results.compare_jobs(base.job_id, target.job_id, max_resource_diffs=1)
     assert [d.address for d in top.resource_diffs] == ["logs"]
     assert top.resource_diff_count == 3
     assert top.delta == diff.delta  # totals never depend on the cut
     with pytest.raises(InvalidArgument) as negative:
-        client.compare_jobs(base.job_id, target.job_id, max_resource_diffs=-1)
+        client.results.compare_jobs(base.job_id, target.job_id, max_resource_diffs=-1)
     assert negative.value.field_violations[0].field == "max_resource_diffs"
 
 
 def test_compare_jobs_from_zero(client: Client, user: str) -> None:
-    empty = client.store_estimate(estimate(), user_id=user)
-    some = client.store_estimate(estimate(ec2("a", "5")), user_id=user)
-    assert client.compare_jobs(empty.job_id, some.job_id).percentage_change is None
-    assert client.compare_jobs(empty.job_id, empty.job_id).percentage_change == 0
+    empty = client.results.store_estimate(estimate(), user_id=user)
+    some = client.results.store_estimate(estimate(ec2("a", "5")), user_id=user)
+    assert client.results.compare_jobs(empty.job_id, some.job_id).percentage_change is None
+    assert client.results.compare_jobs(empty.job_id, empty.job_id).percentage_change == 0
 
 
 def test_get_cost_trend_follows_a_plan_across_pages(client: Client, user: str) -> None:
     plan = f"plan-{user}"
     for cost in ("100", "120", "90", "90", "150"):
-        client.store_estimate(estimate(ec2("a", cost)), user_id=user, terraform_plan_hash=plan)
-    points = list(client.get_cost_trend(terraform_plan_hash=plan, page_size=2))
+        client.results.store_estimate(
+            estimate(ec2("a", cost)), user_id=user, terraform_plan_hash=plan
+        )
+    points = list(client.results.get_cost_trend(terraform_plan_hash=plan, page_size=2))
     assert [p.total_monthly_cost for p in points] == [100, 120, 90, 90, 150]
     assert [p.change_from_previous for p in points] == [0, 20, -30, 0, 60]
     assert [p.create_time for p in points] == sorted(p.create_time for p in points)
     with pytest.raises(InvalidArgument):
-        list(client.get_cost_trend())
+        list(client.results.get_cost_trend())
     with pytest.raises(InvalidArgument):
-        list(client.get_cost_trend(user_id=user, terraform_plan_hash=plan))
+        list(client.results.get_cost_trend(user_id=user, terraform_plan_hash=plan))
 
 
 def test_async_client_stores_and_lists(server: ServerThread, user: str) -> None:
     async def scenario() -> list[str]:
         async with AsyncClient(target=server.target, api_key=ADMIN_KEY) as ledger:
             jobs = await asyncio.gather(
-                *(ledger.store_estimate(estimate(ec2("a", str(i))), user_id=user) for i in range(5))
+                *(
+                    ledger.results.store_estimate(estimate(ec2("a", str(i))), user_id=user)
+                    for i in range(5)
+                )
             )
-            assert (await ledger.get_job(jobs[0].job_id)) == jobs[0]
-            return [job.job_id async for job in ledger.list_jobs(user_id=user, page_size=2)]
+            assert (await ledger.results.get_job(jobs[0].job_id)) == jobs[0]
+            return [job.job_id async for job in ledger.results.list_jobs(user_id=user, page_size=2)]
 
     assert len(set(asyncio.run(scenario()))) == 5

@@ -20,9 +20,9 @@ def test_tls_server_accepts_clients_that_trust_its_ca(database_url: str, tmp_pat
     ).start()
     try:
         with Client(target=thread.target, secure=True, root_certificates=ca.cert.read_bytes()) as c:
-            assert list(c.list_jobs(user_id="tls-nobody")) == []
+            assert list(c.results.list_jobs(user_id="tls-nobody")) == []
         with Client(target=thread.target, timeout=2) as plaintext, pytest.raises(Unavailable):
-            list(plaintext.list_jobs(user_id="tls-nobody"))
+            list(plaintext.results.list_jobs(user_id="tls-nobody"))
     finally:
         thread.stop()
 
@@ -46,7 +46,7 @@ def test_mtls_server_requires_a_client_certificate(database_url: str, tmp_path: 
             private_key=client_pem.key.read_bytes(),
             certificate_chain=client_pem.cert.read_bytes(),
         ) as trusted:
-            assert list(trusted.list_jobs(user_id="mtls-nobody")) == []
+            assert list(trusted.results.list_jobs(user_id="mtls-nobody")) == []
         with (
             Client(
                 target=thread.target,
@@ -56,6 +56,6 @@ def test_mtls_server_requires_a_client_certificate(database_url: str, tmp_path: 
             ) as anonymous,
             pytest.raises(Unavailable),
         ):
-            list(anonymous.list_jobs(user_id="mtls-nobody"))
+            list(anonymous.results.list_jobs(user_id="mtls-nobody"))
     finally:
         thread.stop()

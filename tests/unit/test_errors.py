@@ -16,9 +16,11 @@ from grpc_status import rpc_status
 
 from ledger.v1 import results_store_service_pb2 as pb
 from ledger_client import (
+    Aborted,
     AlreadyExists,
     AsyncClient,
     Client,
+    DataLoss,
     DeadlineExceeded,
     FailedPrecondition,
     FieldViolation,
@@ -26,9 +28,12 @@ from ledger_client import (
     InvalidArgument,
     LedgerError,
     NotFound,
+    OutOfRange,
     PermissionDenied,
+    ResourceExhausted,
     Unauthenticated,
     Unavailable,
+    Unimplemented,
 )
 from ledger_client.errors import from_rpc_error
 
@@ -116,8 +121,14 @@ def test_from_rpc_error_decodes_error_info_and_bad_request() -> None:
         (grpc.StatusCode.PERMISSION_DENIED, PermissionDenied),
         (grpc.StatusCode.UNAVAILABLE, Unavailable),
         (grpc.StatusCode.DEADLINE_EXCEEDED, DeadlineExceeded),
+        (grpc.StatusCode.ABORTED, Aborted),
+        (grpc.StatusCode.RESOURCE_EXHAUSTED, ResourceExhausted),
+        (grpc.StatusCode.OUT_OF_RANGE, OutOfRange),
+        (grpc.StatusCode.DATA_LOSS, DataLoss),
+        (grpc.StatusCode.UNIMPLEMENTED, Unimplemented),
         (grpc.StatusCode.INTERNAL, Internal),
-        (grpc.StatusCode.RESOURCE_EXHAUSTED, Internal),
+        (grpc.StatusCode.UNKNOWN, Internal),
+        (grpc.StatusCode.CANCELLED, Internal),
     ],
 )
 def test_from_rpc_error_raises_one_class_per_status_code(
@@ -208,7 +219,7 @@ def test_client_get_job_raises_not_found_with_server_reason(
     target, servicer = not_found_server
 
     with Client(target=target, api_key="reader-key") as client, pytest.raises(NotFound) as raised:
-        client.get_job(JOB_ID, metadata=[("x-request-source", "test")])
+        client.results.get_job(JOB_ID, metadata=[("x-request-source", "test")])
 
     assert raised.value.reason == "JOB_NOT_FOUND"
     assert raised.value.metadata == {"resource": "job", "id": JOB_ID}
@@ -223,7 +234,7 @@ def test_async_client_get_job_raises_not_found_with_server_reason(
 
     async def get_job() -> None:
         async with AsyncClient(target=target, api_key="reader-key") as client:
-            await client.get_job(JOB_ID)
+            await client.results.get_job(JOB_ID)
 
     with pytest.raises(NotFound) as raised:
         asyncio.run(get_job())
