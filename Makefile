@@ -8,8 +8,6 @@ PROTOS := $(wildcard protos/ledger/v1/*.proto)
 GEN    := client/ledger/v1
 # Exact versions of every package, tested by CI; `make lock` rewrites it.
 LOCK   := constraints.txt
-# Locked as well though no extra installs it yet: the streaming handlers' tests use it.
-LOCK_ALSO := grpcio-testing
 # `make run LISTEN=host:port` passes --listen; without it `ledger serve` reads LEDGER_LISTEN
 # and then its default (127.0.0.1:50051), as it does every setting: flag > env > default.
 LISTEN ?=
@@ -38,7 +36,7 @@ lock: ## Resolve every dependency anew into constraints.txt (then review and com
 	echo "resolving in a fresh virtualenv ($$fresh)"; \
 	$(PYTHON) -m venv "$$fresh"; \
 	"$$fresh/bin/pip" install --quiet --upgrade pip; \
-	"$$fresh/bin/pip" install --quiet -e '.[dev]' $(LOCK_ALSO); \
+	"$$fresh/bin/pip" install --quiet -e '.[dev]'; \
 	{ echo "# Every package Ledger installs, at the versions CI tests: make install uses it"; \
 	  echo "# as pip constraints (-c). Written by make lock from a fresh virtualenv"; \
 	  echo "# ($$("$$fresh/bin/python" -c 'import platform; print(platform.python_implementation(), platform.python_version(), platform.system(), platform.machine())')); do not edit by hand."; \

@@ -68,6 +68,7 @@ def list_jobs(args: argparse.Namespace) -> int:
             user_id=args.user,
             profile=args.profile,
             terraform_plan_hash=args.plan_hash,
+            order_by=args.order_by,
             page_size=min(args.limit, 1000),
         )
         shown = 0
@@ -128,6 +129,17 @@ def register_results_commands(
     lister.add_argument("--profile", default="", help="only jobs with this profile")
     lister.add_argument("--plan-hash", default="", help="only jobs of this plan hash")
     lister.add_argument("--limit", type=positive_int, default=20, help="at most N jobs (20)")
+    lister.add_argument(
+        "--order-by",
+        default="",
+        choices=[
+            "create_time desc",
+            "create_time asc",
+            "total_monthly_cost desc",
+            "total_monthly_cost asc",
+        ],
+        help="newest first unless told otherwise; cost orders take no time range",
+    )
     lister.set_defaults(func=list_jobs)
 
     comparer = commands.add_parser(

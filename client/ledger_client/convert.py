@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, cast
 
 from google.protobuf import json_format, struct_pb2, timestamp_pb2
@@ -244,4 +245,6 @@ def trend_point_from_proto(point: results_store_service_pb2.CostTrendPoint) -> C
         create_time=datetime_from_timestamp(point.create_time),
         total_monthly_cost=from_money(point.total_monthly_cost),
         change_from_previous=from_money(point.change_from_previous),
+        percentage_change=Decimal(point.percentage_change) if point.percentage_change else None,
+        anomaly=point.anomaly,
     )

@@ -9,9 +9,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal
 
 from ledger.v1 import results_store_service_pb2 as pb
 from ledger_client import convert
+from ledger_client.money import to_money
 from ledger_client.types import CostTrendPoint, Estimate, Job, RegionCost, ResourceCost, ServiceCost
 
 
@@ -43,12 +45,14 @@ def list_jobs_request(
     terraform_plan_hash: str,
     start_time: datetime | None,
     end_time: datetime | None,
+    order_by: str,
     page_size: int,
 ) -> pb.ListJobsRequest:
     request = pb.ListJobsRequest(
         user_id=user_id,
         profile=profile,
         terraform_plan_hash=terraform_plan_hash,
+        order_by=order_by,
         page_size=page_size,
     )
     if start_time is not None:
@@ -64,11 +68,18 @@ def cost_trend_request(
     terraform_plan_hash: str,
     start_time: datetime | None,
     end_time: datetime | None,
+    anomaly_percent: Decimal | None,
+    anomaly_amount: Decimal | None,
     page_size: int,
 ) -> pb.GetCostTrendRequest:
     request = pb.GetCostTrendRequest(
         user_id=user_id, terraform_plan_hash=terraform_plan_hash, page_size=page_size
     )
+    if anomaly_percent is not None:
+        # The wire takes the percent as exact decimal text ("12.5"), never a float.
+        request.anomaly_percent = format(anomaly_percent, "f")
+    if anomaly_amount is not None:
+        request.anomaly_amount.CopyFrom(to_money(anomaly_amount))
     if start_time is not None:
         request.start_time.CopyFrom(convert.timestamp_from_datetime(start_time))
     if end_time is not None:

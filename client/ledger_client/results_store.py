@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal
 
 from ledger.v1 import results_store_service_pb2 as pb
 from ledger.v1.results_store_service_pb2_grpc import ResultsStoreServiceStub
@@ -79,17 +80,20 @@ class ResultsStoreClient:
         terraform_plan_hash: str = "",
         start_time: datetime | None = None,
         end_time: datetime | None = None,
+        order_by: str = "",
         page_size: int = 0,
         timeout: float | None = None,
         metadata: CallMetadata = (),
     ) -> Pager[Job]:
-        """Jobs newest first; pages are fetched as the iteration reaches them."""
+        """Jobs newest first, or by `order_by` ("total_monthly_cost desc", ...); pages are
+        fetched as the iteration reaches them."""
         request = messages.list_jobs_request(
             user_id=user_id,
             profile=profile,
             terraform_plan_hash=terraform_plan_hash,
             start_time=start_time,
             end_time=end_time,
+            order_by=order_by,
             page_size=page_size,
         )
         return self._calls.pager(
@@ -181,16 +185,24 @@ class ResultsStoreClient:
         terraform_plan_hash: str = "",
         start_time: datetime | None = None,
         end_time: datetime | None = None,
+        anomaly_percent: Decimal | None = None,
+        anomaly_amount: Decimal | None = None,
         page_size: int = 0,
         timeout: float | None = None,
         metadata: CallMetadata = (),
     ) -> Pager[CostTrendPoint]:
-        """Totals of one user's or one plan's jobs, oldest first. Give exactly one of the two."""
+        """Totals of one user's or one plan's jobs, oldest first. Give exactly one of the two.
+
+        A point is marked `anomaly` when its change from the previous one exceeds every
+        threshold given: `anomaly_percent` (e.g. Decimal("25")) and/or `anomaly_amount`.
+        """
         request = messages.cost_trend_request(
             user_id=user_id,
             terraform_plan_hash=terraform_plan_hash,
             start_time=start_time,
             end_time=end_time,
+            anomaly_percent=anomaly_percent,
+            anomaly_amount=anomaly_amount,
             page_size=page_size,
         )
         return self._calls.pager(
@@ -256,17 +268,20 @@ class AsyncResultsStoreClient:
         terraform_plan_hash: str = "",
         start_time: datetime | None = None,
         end_time: datetime | None = None,
+        order_by: str = "",
         page_size: int = 0,
         timeout: float | None = None,
         metadata: CallMetadata = (),
     ) -> AsyncPager[Job]:
-        """Jobs newest first; pages are fetched as the iteration reaches them."""
+        """Jobs newest first, or by `order_by` ("total_monthly_cost desc", ...); pages are
+        fetched as the iteration reaches them."""
         request = messages.list_jobs_request(
             user_id=user_id,
             profile=profile,
             terraform_plan_hash=terraform_plan_hash,
             start_time=start_time,
             end_time=end_time,
+            order_by=order_by,
             page_size=page_size,
         )
         return self._calls.pager(
@@ -358,16 +373,24 @@ class AsyncResultsStoreClient:
         terraform_plan_hash: str = "",
         start_time: datetime | None = None,
         end_time: datetime | None = None,
+        anomaly_percent: Decimal | None = None,
+        anomaly_amount: Decimal | None = None,
         page_size: int = 0,
         timeout: float | None = None,
         metadata: CallMetadata = (),
     ) -> AsyncPager[CostTrendPoint]:
-        """Totals of one user's or one plan's jobs, oldest first. Give exactly one of the two."""
+        """Totals of one user's or one plan's jobs, oldest first. Give exactly one of the two.
+
+        A point is marked `anomaly` when its change from the previous one exceeds every
+        threshold given: `anomaly_percent` (e.g. Decimal("25")) and/or `anomaly_amount`.
+        """
         request = messages.cost_trend_request(
             user_id=user_id,
             terraform_plan_hash=terraform_plan_hash,
             start_time=start_time,
             end_time=end_time,
+            anomaly_percent=anomaly_percent,
+            anomaly_amount=anomaly_amount,
             page_size=page_size,
         )
         return self._calls.pager(

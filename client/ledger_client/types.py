@@ -142,3 +142,8 @@ class CostTrendPoint:
     create_time: datetime
     total_monthly_cost: Decimal
     change_from_previous: Decimal
+    # Percent change from the previous point to 2 places; None for the first point and
+    # for growth from zero.
+    percentage_change: Decimal | None = None
+    # True when the change exceeds every anomaly threshold the request gave.
+    anomaly: bool = False

@@ -1,7 +1,7 @@
 """ListJobs' order_by through a real server: what a caller sees, page by page.
 
-The SDK does not pass order_by yet, so these calls use the generated stub; jobs are
-stored through the SDK.
+These calls use the generated stub to see the wire as grpcurl would; jobs are stored
+through the SDK, and tests/e2e/test_sdk_results_options.py lists them through it.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def stub(server: ServerThread) -> Iterator[rs_grpc.ResultsStoreServiceStub]:
 
 
 def store(client: Client, user: str, cost: str, profile: str = "prod") -> Job:
-    return client.store_estimate(
+    return client.results.store_estimate(
         Estimate(resources=[ResourceCost("aws_instance.web", Decimal(cost))]),
         user_id=user,
         profile=profile,

@@ -1,7 +1,7 @@
 """GetCostTrend's percentage changes and anomaly marks through a real server.
 
-The SDK does not pass the anomaly thresholds yet, so these calls use the generated stub;
-jobs are stored through the SDK.
+These calls use the generated stub to see the wire as grpcurl would; jobs are stored
+through the SDK, and tests/e2e/test_sdk_results_options.py asks for anomalies through it.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def stub(server: ServerThread) -> Iterator[rs_grpc.ResultsStoreServiceStub]:
 def store_series(client: Client, plan: str, *totals: str, currency: str = "USD") -> None:
     for total in totals:
         resources = [ResourceCost("aws_instance.web", Decimal(total))] if total != "0" else []
-        client.store_estimate(
+        client.results.store_estimate(
             Estimate(resources=resources, currency_code=currency),
             user_id=f"owner-of-{plan}",
             terraform_plan_hash=plan,

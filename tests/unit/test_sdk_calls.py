@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any, TypeVar, cast
 
 import grpc
-import grpc_testing  # type: ignore[import-untyped]
+import grpc_testing
 import pytest
 from google.protobuf import any_pb2
 from google.protobuf.message import Message
