@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,62 +16,9 @@ from ledger.v1 import estimate_pb2, money_pb2
 from ledger.v1 import results_store_service_pb2 as rs
 from ledger.v1 import results_store_service_pb2_grpc as rs_grpc
 from ledger_server.cli import main
+from tests.support.process import ServeProcess
 
 CALLERS = 16  # connections: the chance that all land on one of two workers is 2 in 65,536
-
-
-class ServeProcess:
-    """`ledger serve` as a user starts it, with its JSON log lines collected as they come."""
-
-    def __init__(self, *args: str, database_url: str) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
-        env["DATABASE_URL"] = database_url
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "ledger_server", "serve", *args],
-            env=env,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.lines.append(line)
-
-    def entries(self, message: str) -> list[dict[str, object]]:
-        found = []
-        for line in list(self.lines):
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            if entry.get("message") == message:
-                found.append(entry)
-        return found
-
-    def wait_for(self, message: str, count: int, timeout: float = 60) -> list[dict[str, object]]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            entries = self.entries(message)
-            if len(entries) >= count:
-                return entries
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.05)
-        raise AssertionError(f"no {count} x {message!r} in the log:\n{''.join(self.lines)}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        self._reader.join(5)
 
 
 @pytest.fixture
