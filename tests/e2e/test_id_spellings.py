@@ -20,6 +20,7 @@ from ledger.v1 import estimate_pb2, money_pb2
 from ledger.v1 import results_store_service_pb2 as rs
 from ledger.v1 import results_store_service_pb2_grpc as rs_grpc
 from tests.conftest import ADMIN_KEY
+from tests.support.process import ServeProcess
 from tests.support.server import ServerThread
 
 AUTH = (("authorization", f"Bearer {ADMIN_KEY}"),)
@@ -120,3 +121,28 @@ def test_every_rpc_taking_a_job_id_refuses_a_padded_one(
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert field in violated_fields(refused.value)
 
+
+def test_get_job_with_padded_ids_does_not_grow_the_server(database_url: str) -> None:
+    """40 refused calls of 15 MB each: a server keeping them would grow by hundreds of MB."""
+    serve = ServeProcess("--listen", "127.0.0.1:0", database_url=database_url)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{serve.port}") as channel:
+            stub = rs_grpc.ResultsStoreServiceStub(channel)
+            job_id = stored_job_id(stub)
+            request = rs.GetJobRequest(job_id=padded(job_id))
+
+            def call() -> None:
+                with pytest.raises(grpc.RpcError) as refused:
+                    stub.GetJob(request, timeout=30)
+                assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+            for _ in range(10):  # the allocator's arenas settle on the first large messages
+                call()
+            before = serve.rss_bytes()
+            for _ in range(40):
+                call()
+            grown = serve.rss_bytes() - before
+        # A few messages' worth of allocator slack, not 40 calls' worth (600 MB).
+        assert grown < 96 * 2**20, f"the server grew by {grown / 2**20:.0f} MiB"
+    finally:
+        serve.stop()
