@@ -29,7 +29,7 @@ from ledger_server.api_keys import Role
 from ledger_server.domain.errors import FieldViolation, InvalidArgument, LedgerError, Unavailable
 from ledger_server.rpc import errors
 from ledger_server.rpc.auth import Authorizer
-from ledger_server.rpc.messages import Malformed
+from ledger_server.rpc.messages import Malformed, Unparsed
 
 log = logging.getLogger("ledger.rpc")
 P = ParamSpec("P")
@@ -130,12 +130,17 @@ def _authorize(runtime: Runtime, context: Context, role: Role, outcome: _Outcome
     return Call(context, outcome.method, outcome.caller)
 
 
-def _check_parsed(message: Any) -> None:
+async def _parsed(runtime: Runtime, message: Any, outcome: _Outcome) -> Any:
+    """The request message: a large one is parsed now, on a worker thread (rpc/messages.py)."""
+    if isinstance(message, Unparsed):
+        message = await runtime.offload(message.parsed)
+        outcome.request_id = getattr(message, "request_id", "") or outcome.request_id
     if isinstance(message, Malformed):
         raise InvalidArgument(
-            [FieldViolation("request", f"is not a valid {message.type_name} message")],
-            message="the request could not be parsed as protobuf",
+            [FieldViolation("request", message.description)],
+            message=f"the request could not be parsed: {message.description}",
         )
+    return message
 
 
 def _status(context: Context, error: BaseException, outcome: _Outcome) -> grpc.Status:
@@ -173,7 +178,7 @@ def unary(role: Role) -> Callable[[UnaryBody], UnaryHandler]:
             outcome = _Outcome(body.__name__, request_id=getattr(request, "request_id", ""))
             try:
                 call = _authorize(self.runtime, context, role, outcome)
-                _check_parsed(request)
+                request = await _parsed(self.runtime, request, outcome)
                 return await body(self, request, call)
             except asyncio.CancelledError:
                 outcome.code = grpc.StatusCode.CANCELLED
@@ -209,8 +214,8 @@ def client_stream(role: Role) -> Callable[[ClientStreamBody], ClientStreamHandle
             metrics = self.runtime.metrics
 
             async def parsed() -> AsyncIterator[Any]:
-                async for message in requests:
-                    _check_parsed(message)
+                async for unparsed in requests:
+                    message = await _parsed(self.runtime, unparsed, outcome)
                     if not outcome.messages_in:
                         outcome.request_id = (
                             getattr(message, "request_id", "") or outcome.request_id
@@ -264,7 +269,7 @@ def server_stream(role: Role) -> Callable[[ServerStreamBody], ServerStreamHandle
                 if task is not None:
                     runtime.streams.add(task)
                 call = _authorize(runtime, context, role, outcome)
-                _check_parsed(request)
+                request = await _parsed(runtime, request, outcome)
                 if runtime.stopping:
                     raise _shutting_down()
                 async for message in body(self, request, call):
