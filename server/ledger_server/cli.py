@@ -24,6 +24,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--migrate", action="store_true", help="apply migrations before serving")
     serve.add_argument("--api-keys", help="name:role:key,... (env LEDGER_API_KEYS)")
+    serve.add_argument(
+        "--api-keys-file",
+        type=Path,
+        help="a file of name:role:key entries, kept out of ps (env LEDGER_API_KEYS_FILE)",
+    )
     serve.add_argument("--tls-cert", type=Path, help="server certificate (env LEDGER_TLS_CERT)")
     serve.add_argument("--tls-key", type=Path, help="server private key (env LEDGER_TLS_KEY)")
     serve.add_argument("--tls-client-ca", type=Path, help="CA for client certs, enables mTLS")
@@ -57,14 +62,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _settings(args: argparse.Namespace) -> Settings:
     settings = Settings.from_env()
-    from ledger_server.api_keys import parse_keys
+    from ledger_server.api_keys import parse_keys, read_keys_file
 
     for attribute in ("listen", "database_url", "data_dir", "tls_cert", "tls_key", "tls_client_ca"):
         value = getattr(args, attribute, None)
         if value:
             setattr(settings, attribute, value)
+    if getattr(args, "api_keys", None) and getattr(args, "api_keys_file", None):
+        raise ValueError("give --api-keys or --api-keys-file, not both")
     if getattr(args, "api_keys", None):
-        settings.api_keys = parse_keys(args.api_keys)
+        settings.api_keys = parse_keys(args.api_keys, source="--api-keys")
+    if getattr(args, "api_keys_file", None):
+        settings.api_keys = read_keys_file(args.api_keys_file)
     if getattr(args, "log_level", None):
         settings.log_level = args.log_level.upper()
     if getattr(args, "workers", None) is not None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ledger_server.api_keys import ApiKey, parse_keys
+from ledger_server.api_keys import ApiKey, parse_keys, read_keys_file
 from ledger_wire.limits import MAX_MESSAGE_BYTES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -41,7 +43,9 @@ class Settings:
         settings.database_url = env.get("DATABASE_URL", "")
         settings.data_dir = Path(env.get("LEDGER_DATA_DIR", str(settings.data_dir)))
         settings.db_role = env.get("LEDGER_DB_ROLE", settings.db_role)
-        settings.api_keys = parse_keys(env.get("LEDGER_API_KEYS", ""))
+        settings.api_keys = keys_from(
+            env.get("LEDGER_API_KEYS", ""), env.get("LEDGER_API_KEYS_FILE")
+        )
         for name, attribute in (
             ("LEDGER_TLS_CERT", "tls_cert"),
             ("LEDGER_TLS_KEY", "tls_key"),
@@ -63,7 +67,7 @@ class Settings:
         if not self.api_keys and not is_loopback(self.listen):
             raise ValueError(
                 f"refusing to listen on {self.listen} with no API keys: set LEDGER_API_KEYS "
-                "or listen on 127.0.0.1 / [::1] / localhost"
+                "or LEDGER_API_KEYS_FILE, or listen on 127.0.0.1 / [::1] / localhost"
             )
         if self.workers < 1:
             raise ValueError(f"workers must be at least 1, got {self.workers}")
@@ -87,6 +91,40 @@ def _positive_int(text: str, name: str) -> int:
     return value
 
 
+def keys_from(spec: str, file: str | None) -> list[ApiKey]:
+    """API keys from `name:role:key,...` or from a file of them: one or the other."""
+    if spec and file:
+        raise ValueError("set LEDGER_API_KEYS or LEDGER_API_KEYS_FILE, not both")
+    if file:
+        return read_keys_file(Path(file))
+    return parse_keys(spec, source="LEDGER_API_KEYS")
+
+
 def is_loopback(listen: str) -> bool:
-    host = listen.rsplit(":", 1)[0].strip("[]")
-    return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
+    """Whether `listen` (host:port) binds loopback addresses only.
+
+    A name counts by what it resolves to, every address of it: `localhost` is loopback,
+    `127.example.com` is whatever DNS says (not loopback for being spelled with 127).
+    A name that does not resolve is not loopback: the server refuses rather than guess.
+    """
+    host = listen.rsplit(":", 1)[0]
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not host:
+        return False  # ":50051" listens on every interface
+    try:
+        return _loopback_address(host)
+    except ValueError:
+        pass  # a name, not an address
+    try:
+        resolved = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return False
+    return bool(resolved) and all(_loopback_address(str(info[4][0])) for info in resolved)
+
+
+def _loopback_address(text: str) -> bool:
+    address = ipaddress.ip_address(text.split("%", 1)[0])  # without an IPv6 zone
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
+    return address.is_loopback
