@@ -73,6 +73,9 @@ class LedgerServer:
             options=[
                 ("grpc.max_receive_message_length", limit),
                 ("grpc.max_send_message_length", limit),
+                # One connection cannot open calls without end: past this, its client
+                # waits for a slot (and a client that ignores the limit is refused).
+                ("grpc.max_concurrent_streams", settings.max_concurrent_streams),
                 # Only workers share a port; a lone server must fail loudly when the
                 # port is taken, not quietly split the traffic with a stranger.
                 ("grpc.so_reuseport", 1 if settings.workers > 1 else 0),

@@ -27,6 +27,10 @@ class Settings:
     log_level: str = "INFO"
     pool_size: int = 16
     max_message_bytes: int = MAX_MESSAGE_BYTES
+    # Calls and streams one connection may have open at once (HTTP/2
+    # MAX_CONCURRENT_STREAMS): a client past it waits for a slot. With the message limit,
+    # this bounds what one connection can make the server hold, unread replies included.
+    max_concurrent_streams: int = 100
     health_interval: float = 2.0
     shutdown_grace: float = 10.0
     migrate: bool = False
@@ -56,6 +60,10 @@ class Settings:
         settings.log_level = env.get("LEDGER_LOG_LEVEL", settings.log_level).upper()
         settings.pool_size = int(env.get("LEDGER_DB_POOL_SIZE", settings.pool_size))
         settings.workers = _positive_int(env.get("LEDGER_WORKERS", "1"), "LEDGER_WORKERS")
+        settings.max_concurrent_streams = _positive_int(
+            env.get("LEDGER_MAX_CONCURRENT_STREAMS", str(settings.max_concurrent_streams)),
+            "LEDGER_MAX_CONCURRENT_STREAMS",
+        )
         return settings
 
     def check(self) -> None:
