@@ -11,7 +11,15 @@ import pytest
 from sqlalchemy import exc, text
 
 from ledger_server.domain.errors import Unavailable
+from ledger_server.domain.money import WireMoney
+from ledger_server.domain.results_store.estimates import (
+    EstimateInput,
+    ResourceInput,
+    StoreEstimateCommand,
+)
+from ledger_server.domain.results_store.use_cases import ResultsStore
 from ledger_server.storage.database import SqlTransactions, _domain_error, make_engine
+from tests.support.locks import table_locked
 
 
 def test_statement_timeout_is_unavailable(database_url: str) -> None:
@@ -20,6 +28,23 @@ def test_statement_timeout_is_unavailable(database_url: str) -> None:
     with pytest.raises(Unavailable) as timed_out, transactions.begin() as uow:
         uow.connection.execute(text("SELECT pg_sleep(1)"))
     assert timed_out.value.reason == "DATABASE_UNAVAILABLE"
+    engine.dispose()
+
+
+def test_statement_timeout_in_the_batched_job_insert_is_unavailable(database_url: str) -> None:
+    """StoreEstimate writes through the driver's own cursor: its errors map the same."""
+    engine = make_engine(database_url, statement_timeout_ms=200)
+    store = ResultsStore(SqlTransactions(engine))
+    command = StoreEstimateCommand(
+        estimate=EstimateInput(
+            currency_code="USD",
+            total_monthly_cost=None,
+            confidence_score=0.5,
+            resources=(ResourceInput("aws_instance.web", WireMoney("", 1, 0)),),
+        ),
+    )
+    with table_locked(database_url, "ledger.jobs"), pytest.raises(Unavailable):
+        store.store_estimate(command, None)
     engine.dispose()
 
 

@@ -89,7 +89,8 @@ class SqlTransactions:
         try:
             with self._engine.begin() as connection:
                 yield SqlUnitOfWork(connection)
-        except exc.DBAPIError as error:
+        # Bulk writes use the driver's cursor directly: its errors arrive unwrapped.
+        except (exc.DBAPIError, psycopg2.Error) as error:
             raise _domain_error(error) from error
 
     def run(self, work: Callable[[SqlUnitOfWork], T]) -> T:
@@ -117,16 +118,22 @@ _TRANSIENT_CLASSES = ("08", "53", "57", "58")
 _CONFLICT_CLASSES = ("40", "23")
 
 
-def _domain_error(error: exc.DBAPIError) -> Exception:
-    """The domain error a database failure means; unexpected ones pass through as bugs."""
-    code = getattr(error.orig, "pgcode", None)
+def _domain_error(error: exc.DBAPIError | psycopg2.Error) -> Exception:
+    """The domain error a database failure means; unexpected ones pass through as bugs.
+
+    `error` is SQLAlchemy's wrapper or, from a repository's own driver cursor, the
+    psycopg2 error itself.
+    """
+    orig = error.orig if isinstance(error, exc.DBAPIError) else error
+    invalidated = isinstance(error, exc.DBAPIError) and error.connection_invalidated
+    code = getattr(orig, "pgcode", None)
     if (
-        error.connection_invalidated
+        invalidated
         or (code is not None and code[:2] in _TRANSIENT_CLASSES)
         # psycopg2 reports refused, reset and dropped connections without a SQLSTATE,
         # sometimes as a bare DatabaseError ("server closed the connection unexpectedly").
-        or isinstance(error.orig, psycopg2.OperationalError | psycopg2.InterfaceError)
-        or (code is None and type(error.orig) is psycopg2.DatabaseError)
+        or isinstance(orig, psycopg2.OperationalError | psycopg2.InterfaceError)
+        or (code is None and type(orig) is psycopg2.DatabaseError)
     ):
         # The database is away, overloaded or too slow: the caller's cue to retry (every
         # creating call is idempotent), not a bug to report as INTERNAL.
