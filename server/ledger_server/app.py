@@ -30,6 +30,9 @@ from ledger_server.storage.database import SqlTransactions, make_engine, ping
 from ledger_server.storage.embedded import start_embedded
 
 log = logging.getLogger("ledger.server")
+# After the grace period: time to roll back the database work still running and answer
+# its calls, before grpc cancels them. `ledger serve --workers` allows grace + 5 s.
+INTERRUPT_SECONDS = 3.0
 
 
 def build_servicers(
@@ -58,6 +61,7 @@ class LedgerServer:
         self._engine = make_engine(
             database_url, role=settings.db_role, pool_size=settings.pool_size
         )
+        self._transactions = SqlTransactions(self._engine)
         self._executor = ThreadPoolExecutor(settings.pool_size, thread_name_prefix="ledger-db")
         self._health = HealthServicer()
         self._server: grpc.aio.Server | None = None
@@ -83,7 +87,7 @@ class LedgerServer:
         )
         runtime = Runtime(Authorizer(settings.api_keys), self._executor)
         self._runtime = runtime
-        for servicer in build_servicers(settings, runtime, SqlTransactions(self._engine)):
+        for servicer in build_servicers(settings, runtime, self._transactions):
             add_to_server(servicer, server)
             self.service_names.append(servicer.SERVICE.full_name)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
@@ -158,9 +162,35 @@ class LedgerServer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watcher
         if self._server:
-            await self._server.stop(self.settings.shutdown_grace if grace is None else grace)
+            await self._drain(
+                self._server, self.settings.shutdown_grace if grace is None else grace
+            )
         self._executor.shutdown(wait=True, cancel_futures=True)
         self._engine.dispose()
+
+    async def _drain(self, server: grpc.aio.Server, grace: float) -> None:
+        """Lets calls finish for `grace` seconds, then rolls back the writes still running.
+
+        grpc cancels the calls left after its grace period and answers them UNAVAILABLE,
+        but cannot stop a database thread: a write still waiting inside PostgreSQL then
+        committed after its caller was told otherwise. So once the grace period is over,
+        the open units of work are rolled back (`SqlTransactions.interrupt`), their calls
+        answer with what became of them, and only then is the rest (streams) cancelled.
+        """
+        stopping = asyncio.create_task(server.stop(grace + INTERRUPT_SECONDS))
+        done, _ = await asyncio.wait({stopping}, timeout=grace)
+        if not done:
+            deadline = asyncio.get_running_loop().time() + INTERRUPT_SECONDS
+            interrupted = await asyncio.to_thread(self._transactions.interrupt, INTERRUPT_SECONDS)
+            if interrupted:
+                log.warning(
+                    "interrupted database work still running after the grace period",
+                    extra={"transactions": interrupted},
+                )
+            if self._runtime is not None:
+                await self._runtime.answered(deadline)
+            await server.stop(0)
+        await stopping
 
     async def wait(self) -> None:
         if self._server:

@@ -61,10 +61,27 @@ class Runtime:
     # Server streams open now, so a stopping server can end them with UNAVAILABLE.
     streams: set[asyncio.Task[Any]] = field(default_factory=set)
     stopping: bool = False
+    # Calls with one reply not yet sent, so a stopping server can let them be answered
+    # before it cancels what is left.
+    unanswered: int = 0
 
     async def offload(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, functools.partial(fn, *args, **kwargs))
+
+    def call_started(self, context: Context) -> None:
+        self.unanswered += 1
+        # The stubs type the callback as a class of their own; grpc takes any callable.
+        context.add_done_callback(self._call_done)  # type: ignore[arg-type]
+
+    def _call_done(self, _context: Any) -> None:
+        self.unanswered -= 1
+
+    async def answered(self, deadline: float) -> None:
+        """Returns once every single-reply call is answered, or at loop time `deadline`."""
+        loop = asyncio.get_running_loop()
+        while self.unanswered and loop.time() < deadline:
+            await asyncio.sleep(0.01)
 
     def end_streams(self) -> None:
         """Ends every open server stream with UNAVAILABLE (SERVER_SHUTTING_DOWN)."""
@@ -176,6 +193,7 @@ def unary(role: Role) -> Callable[[UnaryBody], UnaryHandler]:
         @functools.wraps(body)
         async def handler(self: Any, request: Any, context: Context) -> Any:
             outcome = _Outcome(body.__name__, request_id=getattr(request, "request_id", ""))
+            self.runtime.call_started(context)
             try:
                 call = _authorize(self.runtime, context, role, outcome)
                 request = await _parsed(self.runtime, request, outcome)
@@ -225,6 +243,7 @@ def client_stream(role: Role) -> Callable[[ClientStreamBody], ClientStreamHandle
                     yield message
 
             metrics.stream_opened(outcome.method)
+            self.runtime.call_started(context)
             try:
                 call = _authorize(self.runtime, context, role, outcome)
                 return await body(self, parsed(), call)

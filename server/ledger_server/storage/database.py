@@ -8,8 +8,10 @@ by privileges and by the tables' triggers.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -78,20 +80,74 @@ class _Conflict(Aborted):
 
 
 class SqlTransactions:
-    """Units of work: commit on success, roll back on any error, errors mapped once."""
+    """Units of work: commit on success, roll back on any error, errors mapped once.
+
+    A stopping server calls `interrupt` once its grace period is over: units of work
+    still open are then rolled back, never committed, so a call answered UNAVAILABLE
+    for it stored nothing.
+    """
 
     def __init__(self, engine: Engine, *, attempts: int = CONFLICT_ATTEMPTS) -> None:
         self._engine = engine
         self._attempts = attempts
+        self._interrupted = False
+        # Units of work open now, commits included, and the DBAPI connections of those
+        # not yet committing, whose statements `interrupt` cancels.
+        self._active = 0
+        self._cancellable: set[Any] = set()
+        self._lock = threading.Lock()
 
     @contextmanager
     def begin(self) -> Iterator[SqlUnitOfWork]:
+        with self._lock:
+            if self._interrupted:
+                raise _shutting_down()
+            self._active += 1
         try:
             with self._engine.begin() as connection:
-                yield SqlUnitOfWork(connection)
+                dbapi_connection = connection.connection.dbapi_connection
+                with self._lock:
+                    self._cancellable.add(dbapi_connection)
+                try:
+                    yield SqlUnitOfWork(connection)
+                    if self._interrupted:
+                        raise _shutting_down()  # roll back instead of committing
+                finally:
+                    with self._lock:
+                        self._cancellable.discard(dbapi_connection)
         # Bulk writes use the driver's cursor directly: its errors arrive unwrapped.
         except (exc.DBAPIError, psycopg2.Error) as error:
+            if self._interrupted:
+                raise _shutting_down() from error  # most likely the cancelled statement
             raise _domain_error(error) from error
+        finally:
+            with self._lock:
+                self._active -= 1
+
+    def interrupt(self, timeout: float) -> int:
+        """Rolls back every open unit of work, refuses new ones, and waits for them to end.
+
+        The statement each one runs is cancelled (libpq's cancel request: no privilege
+        needed, and it reaches only our own backends), and again until all have ended or
+        `timeout` passes, since a cancel that lands between two statements does nothing;
+        a unit of work that reaches its commit meanwhile rolls back instead. A COMMIT
+        already sent may still finish: that call is then answered OK, as it should be.
+        Returns how many units of work were open.
+        """
+        with self._lock:
+            self._interrupted = True
+            interrupted = self._active
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._active:
+                    break
+                running = list(self._cancellable)
+            for dbapi_connection in running:
+                with contextlib.suppress(Exception):  # a connection closing meanwhile
+                    dbapi_connection.cancel()
+            time.sleep(0.02)
+        return interrupted
 
     def run(self, work: Callable[[SqlUnitOfWork], T]) -> T:
         for attempt in range(1, self._attempts + 1):
@@ -108,6 +164,12 @@ class SqlTransactions:
                 # A short random pause, so two racing transactions do not collide again.
                 time.sleep(random.uniform(0, 0.01 * attempt))
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _shutting_down() -> Unavailable:
+    return Unavailable(
+        "the server is shutting down; retry on another server", reason="SERVER_SHUTTING_DOWN"
+    )
 
 
 # SQLSTATE classes that say "try again later": connection exceptions, insufficient
