@@ -28,6 +28,7 @@ from ledger_server.rpc.service import Servicer, add_to_server
 from ledger_server.storage import migrate
 from ledger_server.storage.database import SqlTransactions, make_engine, ping
 from ledger_server.storage.embedded import start_embedded
+from ledger_server.storage.roles import UnsafeRole
 
 log = logging.getLogger("ledger.server")
 # After the grace period: time to roll back the database work still running and answer
@@ -59,7 +60,7 @@ class LedgerServer:
         self.database_url = database_url
         self.port = 0
         self._engine = make_engine(
-            database_url, role=settings.db_role, pool_size=settings.pool_size
+            database_url, role=settings.set_role, pool_size=settings.pool_size
         )
         self._transactions = SqlTransactions(self._engine)
         self._executor = ThreadPoolExecutor(settings.pool_size, thread_name_prefix="ledger-db")
@@ -100,10 +101,11 @@ class LedgerServer:
             server,
             pool=MethodAwarePool(),
         )
+        # Before listening: a role that could rewrite history is refused (UnsafeRole).
+        await self._check_database()
         self.port = self._bind(server)
         await server.start()
         self._server = server
-        await self._check_database()
         self._watcher = asyncio.create_task(self._watch_database())
         if not runtime.authorizer.enabled:
             log.warning("no API keys configured: authentication is off (loopback only)")
@@ -130,6 +132,8 @@ class LedgerServer:
             await asyncio.get_running_loop().run_in_executor(self._executor, ping, self._engine)
             healthy = True
         except Exception as error:  # any failure to answer SELECT 1 means not serving
+            if isinstance(error, UnsafeRole) and self._watcher is None:
+                raise  # at start: refuse to serve rather than serve as that role
             healthy = False
             if self.serving:
                 log.warning("database unreachable", extra={"error": type(error).__name__})

@@ -12,6 +12,7 @@ from ledger_server.api_keys import ApiKey, parse_keys, read_keys_file
 from ledger_wire.limits import MAX_MESSAGE_BYTES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+NO_ROLE = "none"  # LEDGER_DB_ROLE=none: serve as the login role, without SET ROLE
 
 
 @dataclass
@@ -19,6 +20,8 @@ class Settings:
     listen: str = "127.0.0.1:50051"
     database_url: str = ""  # empty: embedded PostgreSQL under data_dir
     data_dir: Path = REPO_ROOT / ".ledger"
+    # The role each connection does SET ROLE to; NO_ROLE when the login role itself holds
+    # only SELECT and INSERT. Either way the server checks the role it serves as.
     db_role: str = "ledger_app"
     api_keys: list[ApiKey] = field(default_factory=list)
     tls_cert: Path | None = None
@@ -66,8 +69,20 @@ class Settings:
         )
         return settings
 
+    @property
+    def set_role(self) -> str:
+        """The role to SET ROLE to after connecting; empty for none."""
+        return "" if self.db_role == NO_ROLE else self.db_role
+
     def check(self) -> None:
         """Refuses settings that would be unsafe or cannot work."""
+        if not self.db_role.strip():
+            # Empty used to mean "no SET ROLE", silently serving as whatever logged in.
+            raise ValueError(
+                "LEDGER_DB_ROLE is empty: name the role to SET ROLE to (default ledger_app), "
+                f"or set it to '{NO_ROLE}' when the login role itself holds only SELECT and "
+                "INSERT"
+            )
         if bool(self.tls_cert) != bool(self.tls_key):
             raise ValueError("TLS needs both LEDGER_TLS_CERT and LEDGER_TLS_KEY")
         if self.tls_client_ca and not self.tls_cert:

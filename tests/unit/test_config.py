@@ -69,3 +69,9 @@ def test_a_name_is_loopback_only_if_every_address_it_resolves_to_is(
 ) -> None:
     monkeypatch.setattr(socket, "getaddrinfo", resolving({host: resolved} if resolved else {}))
     assert is_loopback(f"{host}:50051") is loopback
+
+
+def test_an_empty_db_role_is_refused_none_is_explicit() -> None:
+    with pytest.raises(ValueError, match=r"LEDGER_DB_ROLE is empty: .* or set it to 'none'"):
+        Settings.from_env({"LEDGER_DB_ROLE": ""}).check()
+    Settings.from_env({"LEDGER_DB_ROLE": "none"}).check()

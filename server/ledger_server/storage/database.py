@@ -1,9 +1,10 @@
 """Engine, units of work and the one place database errors become domain errors.
 
-Migrations run as the database owner; the server connects with the same URL but every
-pooled connection immediately does `SET ROLE ledger_app`, a role holding only SELECT and
-INSERT. Even a bug that tried to rewrite history would be refused by PostgreSQL twice:
-by privileges and by the tables' triggers.
+Migrations run as the database owner. The server serves as a role holding only SELECT
+and INSERT: every pooled connection does `SET ROLE ledger_app` (or serves as its login
+role, when that is already restricted), then proves the role can neither rewrite nor own
+Ledger's tables (`roles.py`). Even a bug that tried to rewrite history would be refused
+by PostgreSQL twice: by privileges and by the tables' triggers.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import psycopg2
+from psycopg2 import sql
 from sqlalchemy import Connection, Engine, create_engine, event, exc, text
 
 from ledger_server.domain.errors import Aborted, Unavailable
+from ledger_server.storage import roles
 from ledger_server.storage.request_ids import SqlRequestIds
 from ledger_server.storage.results_store.repository import SqlResultsRepository
 
@@ -50,13 +53,26 @@ def make_engine(
         connect_args={"connect_timeout": 5, "application_name": "ledger"},
     )
 
+    escape_logged = False
+
     @event.listens_for(engine, "connect")
     def _restrict(dbapi_connection: Any, _record: Any) -> None:
+        nonlocal escape_logged
         with dbapi_connection.cursor() as cursor:
             if role:
-                cursor.execute(f'SET ROLE "{role}"')
+                cursor.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
             cursor.execute("SET statement_timeout = %s", (statement_timeout_ms,))
+            roles.check_serving_role(cursor)
+            escape = roles.login_may_escape(cursor) if role and not escape_logged else None
         dbapi_connection.commit()
+        if escape:
+            escape_logged = True
+            log.warning(
+                "the login role may undo SET ROLE: a RESET ROLE would act as it, with the "
+                "power to rewrite history; serve with a login role that is only a member of "
+                f"{role} (README, Database roles)",
+                extra={"login_role": escape, "role": role},
+            )
 
     return engine
 
