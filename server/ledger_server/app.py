@@ -210,7 +210,7 @@ async def serve(settings: Settings) -> None:
         loop.add_signal_handler(sig, stopping.set)
     url = await loop.run_in_executor(None, resolve_database_url, settings)
     if settings.migrate:
-        await loop.run_in_executor(None, migrate.upgrade, url)
+        await loop.run_in_executor(None, migrate.upgrade, settings.migrate_database_url or url)
     server = LedgerServer(settings, url)
     await server.start()
     await stopping.wait()

@@ -43,7 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser("migrate", help="apply database migrations and exit")
     migrate.add_argument(
-        "--database-url", help="PostgreSQL URL (env DATABASE_URL; default embedded)"
+        "--database-url",
+        help="PostgreSQL URL of the owner (env LEDGER_MIGRATE_DATABASE_URL, else DATABASE_URL; "
+        "default embedded)",
     )
     migrate.add_argument(
         "--data-dir", type=Path, help="embedded PostgreSQL data (env LEDGER_DATA_DIR)"
@@ -103,7 +105,9 @@ def _migrate(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     logs.configure(settings.log_level)
-    migrate.upgrade(resolve_database_url(settings), args.revision)
+    # --database-url names the database to migrate; otherwise the owner's URL if set.
+    url = args.database_url or settings.migrate_database_url or resolve_database_url(settings)
+    migrate.upgrade(url, args.revision)
     print(f"database migrated to {args.revision}")
     return 0
 

@@ -19,6 +19,8 @@ NO_ROLE = "none"  # LEDGER_DB_ROLE=none: serve as the login role, without SET RO
 class Settings:
     listen: str = "127.0.0.1:50051"
     database_url: str = ""  # empty: embedded PostgreSQL under data_dir
+    # The owner's URL, for migrations only, when the server logs in as a restricted role.
+    migrate_database_url: str = ""
     data_dir: Path = REPO_ROOT / ".ledger"
     # The role each connection does SET ROLE to; NO_ROLE when the login role itself holds
     # only SELECT and INSERT. Either way the server checks the role it serves as.
@@ -49,6 +51,7 @@ class Settings:
         settings.listen = env.get("LEDGER_LISTEN", settings.listen)
         settings.database_url = env.get("DATABASE_URL", "")
         settings.data_dir = Path(env.get("LEDGER_DATA_DIR", str(settings.data_dir)))
+        settings.migrate_database_url = env.get("LEDGER_MIGRATE_DATABASE_URL", "")
         settings.db_role = env.get("LEDGER_DB_ROLE", settings.db_role)
         settings.api_keys = keys_from(
             env.get("LEDGER_API_KEYS", ""), env.get("LEDGER_API_KEYS_FILE")

@@ -71,6 +71,19 @@ def test_a_name_is_loopback_only_if_every_address_it_resolves_to_is(
     assert is_loopback(f"{host}:50051") is loopback
 
 
+def test_settings_read_the_migration_url_and_the_db_role() -> None:
+    settings = Settings.from_env(
+        {
+            "DATABASE_URL": "postgresql+psycopg2://ledger_server@db/ledger",
+            "LEDGER_MIGRATE_DATABASE_URL": "postgresql+psycopg2://owner@db/ledger",
+            "LEDGER_DB_ROLE": "none",
+        }
+    )
+    assert settings.migrate_database_url == "postgresql+psycopg2://owner@db/ledger"
+    assert (settings.db_role, settings.set_role) == ("none", "")
+    assert Settings.from_env({}).set_role == "ledger_app"
+
+
 def test_an_empty_db_role_is_refused_none_is_explicit() -> None:
     with pytest.raises(ValueError, match=r"LEDGER_DB_ROLE is empty: .* or set it to 'none'"):
         Settings.from_env({"LEDGER_DB_ROLE": ""}).check()
