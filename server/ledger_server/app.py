@@ -27,8 +27,12 @@ from ledger_server.rpc.service import Servicer, add_to_server
 from ledger_server.storage import migrate
 from ledger_server.storage.database import SqlTransactions, make_engine, ping
 from ledger_server.storage.embedded import start_embedded
+from ledger_server.storage.roles import UnsafeRole
 
 log = logging.getLogger("ledger.server")
+# After the grace period: time to roll back the database work still running and answer
+# its calls, before grpc cancels them. `ledger serve --workers` allows grace + 5 s.
+INTERRUPT_SECONDS = 3.0
 
 
 def build_servicers(
@@ -60,9 +64,10 @@ class LedgerServer:
         self._metrics_endpoint: metrics.MetricsEndpoint | None = None
         self.metrics_port = 0
         self._engine = make_engine(
-            database_url, role=settings.db_role, pool_size=settings.pool_size
+            database_url, role=settings.set_role, pool_size=settings.pool_size
         )
         self.metrics.watch_pool(self._engine, settings.pool_size)
+        self._transactions = SqlTransactions(self._engine)
         self._executor = self.metrics.database_executor(settings.pool_size)
         self._health = HealthServicer()
         self._server: grpc.aio.Server | None = None
@@ -79,6 +84,9 @@ class LedgerServer:
             options=[
                 ("grpc.max_receive_message_length", limit),
                 ("grpc.max_send_message_length", limit),
+                # One connection cannot open calls without end: past this, its client
+                # waits for a slot (and a client that ignores the limit is refused).
+                ("grpc.max_concurrent_streams", settings.max_concurrent_streams),
                 # Only workers share a port; a lone server must fail loudly when the
                 # port is taken, not quietly split the traffic with a stranger.
                 ("grpc.so_reuseport", 1 if settings.workers > 1 else 0),
@@ -86,7 +94,7 @@ class LedgerServer:
         )
         runtime = Runtime(Authorizer(settings.api_keys), self._executor, self.metrics)
         self._runtime = runtime
-        for servicer in build_servicers(settings, runtime, SqlTransactions(self._engine)):
+        for servicer in build_servicers(settings, runtime, self._transactions):
             add_to_server(servicer, server)
             self.servicers.append(servicer)
             self.service_names.append(servicer.SERVICE.full_name)
@@ -95,6 +103,8 @@ class LedgerServer:
             [*self.service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name],
             server,
         )
+        # Before listening: a role that could rewrite history is refused (UnsafeRole).
+        await self._check_database()
         self.port = self._bind(server)
         if self._metrics_registry is not None:
             self._metrics_endpoint = metrics.MetricsEndpoint(
@@ -107,7 +117,6 @@ class LedgerServer:
             )
         await server.start()
         self._server = server
-        await self._check_database()
         self._watcher = asyncio.create_task(self._watch_database())
         if not runtime.authorizer.enabled:
             log.warning("no API keys configured: authentication is off (loopback only)")
@@ -134,6 +143,8 @@ class LedgerServer:
             await asyncio.get_running_loop().run_in_executor(self._executor, ping, self._engine)
             healthy = True
         except Exception as error:  # any failure to answer SELECT 1 means not serving
+            if isinstance(error, UnsafeRole) and self._watcher is None:
+                raise  # at start: refuse to serve rather than serve as that role
             healthy = False
             if self.serving:
                 log.warning("database unreachable", extra={"error": type(error).__name__})
@@ -167,11 +178,37 @@ class LedgerServer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watcher
         if self._server:
-            await self._server.stop(self.settings.shutdown_grace if grace is None else grace)
+            await self._drain(
+                self._server, self.settings.shutdown_grace if grace is None else grace
+            )
         self._executor.shutdown(wait=True, cancel_futures=True)
         self._engine.dispose()
         if self._metrics_endpoint:  # last: a scrape during the drain still sees it
             self._metrics_endpoint.close()
+
+    async def _drain(self, server: grpc.aio.Server, grace: float) -> None:
+        """Lets calls finish for `grace` seconds, then rolls back the writes still running.
+
+        grpc cancels the calls left after its grace period and answers them UNAVAILABLE,
+        but cannot stop a database thread: a write still waiting inside PostgreSQL then
+        committed after its caller was told otherwise. So once the grace period is over,
+        the open units of work are rolled back (`SqlTransactions.interrupt`), their calls
+        answer with what became of them, and only then is the rest (streams) cancelled.
+        """
+        stopping = asyncio.create_task(server.stop(grace + INTERRUPT_SECONDS))
+        done, _ = await asyncio.wait({stopping}, timeout=grace)
+        if not done:
+            deadline = asyncio.get_running_loop().time() + INTERRUPT_SECONDS
+            interrupted = await asyncio.to_thread(self._transactions.interrupt, INTERRUPT_SECONDS)
+            if interrupted:
+                log.warning(
+                    "interrupted database work still running after the grace period",
+                    extra={"transactions": interrupted},
+                )
+            if self._runtime is not None:
+                await self._runtime.answered(deadline)
+            await server.stop(0)
+        await stopping
 
     async def wait(self) -> None:
         if self._server:
@@ -187,7 +224,7 @@ async def serve(settings: Settings) -> None:
         loop.add_signal_handler(sig, stopping.set)
     url = await loop.run_in_executor(None, resolve_database_url, settings)
     if settings.migrate:
-        await loop.run_in_executor(None, migrate.upgrade, url)
+        await loop.run_in_executor(None, migrate.upgrade, settings.migrate_database_url or url)
     server = LedgerServer(settings, url)
     await server.start()
     await stopping.wait()

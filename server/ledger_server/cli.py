@@ -24,6 +24,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--migrate", action="store_true", help="apply migrations before serving")
     serve.add_argument("--api-keys", help="name:role:key,... (env LEDGER_API_KEYS)")
+    serve.add_argument(
+        "--api-keys-file",
+        type=Path,
+        help="a file of name:role:key entries, kept out of ps (env LEDGER_API_KEYS_FILE)",
+    )
     serve.add_argument("--tls-cert", type=Path, help="server certificate (env LEDGER_TLS_CERT)")
     serve.add_argument("--tls-key", type=Path, help="server private key (env LEDGER_TLS_KEY)")
     serve.add_argument("--tls-client-ca", type=Path, help="CA for client certs, enables mTLS")
@@ -43,7 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser("migrate", help="apply database migrations and exit")
     migrate.add_argument(
-        "--database-url", help="PostgreSQL URL (env DATABASE_URL; default embedded)"
+        "--database-url",
+        help="PostgreSQL URL of the owner (env LEDGER_MIGRATE_DATABASE_URL, else DATABASE_URL; "
+        "default embedded)",
     )
     migrate.add_argument(
         "--data-dir", type=Path, help="embedded PostgreSQL data (env LEDGER_DATA_DIR)"
@@ -63,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
 def settings_from_args(args: argparse.Namespace) -> Settings:
     """Settings for a command: its flags win over the environment, which wins over defaults."""
     settings = Settings.from_env()
-    from ledger_server.api_keys import parse_keys
+    from ledger_server.api_keys import parse_keys, read_keys_file
 
     for attribute in (
         "listen",
@@ -77,8 +84,12 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         value = getattr(args, attribute, None)
         if value:
             setattr(settings, attribute, value)
+    if getattr(args, "api_keys", None) and getattr(args, "api_keys_file", None):
+        raise ValueError("give --api-keys or --api-keys-file, not both")
     if getattr(args, "api_keys", None):
-        settings.api_keys = parse_keys(args.api_keys)
+        settings.api_keys = parse_keys(args.api_keys, source="--api-keys")
+    if getattr(args, "api_keys_file", None):
+        settings.api_keys = read_keys_file(args.api_keys_file)
     if getattr(args, "log_level", None):
         settings.log_level = args.log_level.upper()
     if getattr(args, "workers", None) is not None:
@@ -109,7 +120,9 @@ def _migrate(args: argparse.Namespace) -> int:
 
     settings = settings_from_args(args)
     logs.configure(settings.log_level)
-    migrate.upgrade(resolve_database_url(settings), args.revision)
+    # --database-url names the database to migrate; otherwise the owner's URL if set.
+    url = args.database_url or settings.migrate_database_url or resolve_database_url(settings)
+    migrate.upgrade(url, args.revision)
     print(f"database migrated to {args.revision}")
     return 0
 

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ledger_server.api_keys import ApiKey, parse_keys
+from ledger_server.api_keys import ApiKey, parse_keys, read_keys_file
 from ledger_wire.limits import MAX_MESSAGE_BYTES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+NO_ROLE = "none"  # LEDGER_DB_ROLE=none: serve as the login role, without SET ROLE
 
 
 @dataclass
 class Settings:
     listen: str = "127.0.0.1:50051"
     database_url: str = ""  # empty: embedded PostgreSQL under data_dir
+    # The owner's URL, for migrations only, when the server logs in as a restricted role.
+    migrate_database_url: str = ""
     data_dir: Path = REPO_ROOT / ".ledger"
+    # The role each connection does SET ROLE to; NO_ROLE when the login role itself holds
+    # only SELECT and INSERT. Either way the server checks the role it serves as.
     db_role: str = "ledger_app"
     api_keys: list[ApiKey] = field(default_factory=list)
     tls_cert: Path | None = None
@@ -25,6 +32,10 @@ class Settings:
     log_level: str = "INFO"
     pool_size: int = 16
     max_message_bytes: int = MAX_MESSAGE_BYTES
+    # Calls and streams one connection may have open at once (HTTP/2
+    # MAX_CONCURRENT_STREAMS): a client past it waits for a slot. With the message limit,
+    # this bounds what one connection can make the server hold, unread replies included.
+    max_concurrent_streams: int = 100
     health_interval: float = 2.0
     shutdown_grace: float = 10.0
     migrate: bool = False
@@ -43,8 +54,11 @@ class Settings:
         settings.listen = env.get("LEDGER_LISTEN", settings.listen)
         settings.database_url = normalize_database_url(env.get("DATABASE_URL", ""))
         settings.data_dir = Path(env.get("LEDGER_DATA_DIR", str(settings.data_dir)))
+        settings.migrate_database_url = env.get("LEDGER_MIGRATE_DATABASE_URL", "")
         settings.db_role = env.get("LEDGER_DB_ROLE", settings.db_role)
-        settings.api_keys = parse_keys(env.get("LEDGER_API_KEYS", ""))
+        settings.api_keys = keys_from(
+            env.get("LEDGER_API_KEYS", ""), env.get("LEDGER_API_KEYS_FILE")
+        )
         for name, attribute in (
             ("LEDGER_TLS_CERT", "tls_cert"),
             ("LEDGER_TLS_KEY", "tls_key"),
@@ -56,10 +70,26 @@ class Settings:
         settings.pool_size = int(env.get("LEDGER_DB_POOL_SIZE", settings.pool_size))
         settings.workers = _positive_int(env.get("LEDGER_WORKERS", "1"), "LEDGER_WORKERS")
         settings.metrics_listen = env.get("LEDGER_METRICS_LISTEN", settings.metrics_listen)
+        settings.max_concurrent_streams = _positive_int(
+            env.get("LEDGER_MAX_CONCURRENT_STREAMS", str(settings.max_concurrent_streams)),
+            "LEDGER_MAX_CONCURRENT_STREAMS",
+        )
         return settings
+
+    @property
+    def set_role(self) -> str:
+        """The role to SET ROLE to after connecting; empty for none."""
+        return "" if self.db_role == NO_ROLE else self.db_role
 
     def check(self) -> None:
         """Refuses settings that would be unsafe or cannot work."""
+        if not self.db_role.strip():
+            # Empty used to mean "no SET ROLE", silently serving as whatever logged in.
+            raise ValueError(
+                "LEDGER_DB_ROLE is empty: name the role to SET ROLE to (default ledger_app), "
+                f"or set it to '{NO_ROLE}' when the login role itself holds only SELECT and "
+                "INSERT"
+            )
         if bool(self.tls_cert) != bool(self.tls_key):
             raise ValueError("TLS needs both LEDGER_TLS_CERT and LEDGER_TLS_KEY")
         if self.tls_client_ca and not self.tls_cert:
@@ -67,7 +97,7 @@ class Settings:
         if not self.api_keys and not is_loopback(self.listen):
             raise ValueError(
                 f"refusing to listen on {self.listen} with no API keys: set LEDGER_API_KEYS "
-                "or listen on 127.0.0.1 / [::1] / localhost"
+                "or LEDGER_API_KEYS_FILE, or listen on 127.0.0.1 / [::1] / localhost"
             )
         if self.workers < 1:
             raise ValueError(f"workers must be at least 1, got {self.workers}")
@@ -132,6 +162,40 @@ def split_metrics_listen(listen: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def keys_from(spec: str, file: str | None) -> list[ApiKey]:
+    """API keys from `name:role:key,...` or from a file of them: one or the other."""
+    if spec and file:
+        raise ValueError("set LEDGER_API_KEYS or LEDGER_API_KEYS_FILE, not both")
+    if file:
+        return read_keys_file(Path(file))
+    return parse_keys(spec, source="LEDGER_API_KEYS")
+
+
 def is_loopback(listen: str) -> bool:
-    host = listen.rsplit(":", 1)[0].strip("[]")
-    return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
+    """Whether `listen` (host:port) binds loopback addresses only.
+
+    A name counts by what it resolves to, every address of it: `localhost` is loopback,
+    `127.example.com` is whatever DNS says (not loopback for being spelled with 127).
+    A name that does not resolve is not loopback: the server refuses rather than guess.
+    """
+    host = listen.rsplit(":", 1)[0]
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not host:
+        return False  # ":50051" listens on every interface
+    try:
+        return _loopback_address(host)
+    except ValueError:
+        pass  # a name, not an address
+    try:
+        resolved = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return False
+    return bool(resolved) and all(_loopback_address(str(info[4][0])) for info in resolved)
+
+
+def _loopback_address(text: str) -> bool:
+    address = ipaddress.ip_address(text.split("%", 1)[0])  # without an IPv6 zone
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
+    return address.is_loopback

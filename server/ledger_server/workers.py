@@ -59,7 +59,7 @@ def run_workers(settings: Settings) -> int:
         recorded = _serve_metrics(settings.metrics_listen, cleanup)
         url = resolve_database_url(settings)
         if settings.migrate:
-            migrate.upgrade(url)
+            migrate.upgrade(settings.migrate_database_url or url)
         if stopping.is_set():  # stopped while the database was being prepared
             return 0
         worker_settings = dataclasses.replace(settings, database_url=url, migrate=False)

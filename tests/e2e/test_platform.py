@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -151,13 +152,26 @@ def test_graceful_stop_reports_not_serving_and_ends_streams(database_url: str) -
     assert ended.value.code() == grpc.StatusCode.UNAVAILABLE
 
 
-async def _many_streams_then_unary(target: str, job_id: str, streams: int) -> list[float]:
-    async with grpc.aio.insecure_channel(target) as opened:
-        health = health_pb2_grpc.HealthStub(opened)
-        watches = [health.Watch(health_pb2.HealthCheckRequest()) for _ in range(streams)]
+async def _many_streams_then_unary(
+    target: str, job_id: str, streams: int, connections: int
+) -> list[float]:
+    # Spread over connections: one connection may only hold max_concurrent_streams (100).
+    channels = [
+        grpc.aio.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)])
+        for _ in range(connections)
+    ]
+    async with contextlib.AsyncExitStack() as stack:
+        for channel in channels:
+            await stack.enter_async_context(channel)
+        watches = [
+            health_pb2_grpc.HealthStub(channels[n % connections]).Watch(
+                health_pb2.HealthCheckRequest()
+            )
+            for n in range(streams)
+        ]
         first = await asyncio.gather(*(w.read() for w in watches))
         assert all(update.status == SERVING for update in first)
-        store = rs_grpc.ResultsStoreServiceStub(opened)
+        store = rs_grpc.ResultsStoreServiceStub(channels[0])
         latencies = []
         for _ in range(50):
             started = time.perf_counter()
@@ -178,7 +192,7 @@ def test_500_open_streams_do_not_starve_unary_calls(server: ServerThread) -> Non
             .StoreEstimate(small_estimate("streams"), metadata=bearer(WRITER_KEY))
             .job
         )
-    latencies = asyncio.run(_many_streams_then_unary(server.target, job.job_id, 500))
+    latencies = asyncio.run(_many_streams_then_unary(server.target, job.job_id, 500, 10))
     assert len(latencies) == 50  # every unary call answered within its 5 s deadline
 
 

@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 LEDGER_SERVE = (sys.executable, "-m", "ledger_server", "serve")
 
@@ -86,6 +87,18 @@ class ServeProcess:
                 break
             time.sleep(0.05)
         raise AssertionError(f"no {count} x {message!r} in the log:\n{''.join(self.lines)}")
+
+    @property
+    def port(self) -> int:
+        """The port of the first "serving" line (the one to use after `--listen host:0`)."""
+        return int(str(self.wait_for("serving", 1)[0]["port"]))
+
+    def rss_bytes(self) -> int:
+        """The process's resident memory now (VmRSS), as the kernel counts it."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise AssertionError("no VmRSS in /proc/<pid>/status")
 
     def stop(self) -> None:
         """SIGTERM, as a process manager stops it; anything left after 30 s is killed."""

@@ -30,7 +30,7 @@ from ledger_server.domain.errors import FieldViolation, InvalidArgument, LedgerE
 from ledger_server.metrics import Metrics
 from ledger_server.rpc import errors
 from ledger_server.rpc.auth import Authorizer
-from ledger_server.rpc.messages import Malformed
+from ledger_server.rpc.messages import Malformed, Unparsed
 
 log = logging.getLogger("ledger.rpc")
 P = ParamSpec("P")
@@ -46,10 +46,27 @@ class Runtime:
     # Server streams open now, so a stopping server can end them with UNAVAILABLE.
     streams: set[asyncio.Task[Any]] = field(default_factory=set)
     stopping: bool = False
+    # Calls with one reply not yet sent, so a stopping server can let them be answered
+    # before it cancels what is left.
+    unanswered: int = 0
 
     async def offload(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, functools.partial(fn, *args, **kwargs))
+
+    def call_started(self, context: Context) -> None:
+        self.unanswered += 1
+        # The stubs type the callback as a class of their own; grpc takes any callable.
+        context.add_done_callback(self._call_done)  # type: ignore[arg-type]
+
+    def _call_done(self, _context: Any) -> None:
+        self.unanswered -= 1
+
+    async def answered(self, deadline: float) -> None:
+        """Returns once every single-reply call is answered, or at loop time `deadline`."""
+        loop = asyncio.get_running_loop()
+        while self.unanswered and loop.time() < deadline:
+            await asyncio.sleep(0.01)
 
     def end_streams(self) -> None:
         """Ends every open server stream with UNAVAILABLE (SERVER_SHUTTING_DOWN)."""
@@ -115,26 +132,39 @@ def _authorize(runtime: Runtime, context: Context, role: Role, outcome: _Outcome
     return Call(context, outcome.method, outcome.caller)
 
 
-def _check_parsed(message: Any) -> None:
+async def _parsed(runtime: Runtime, message: Any, outcome: _Outcome) -> Any:
+    """The request message: a large one is parsed now, on a worker thread (rpc/messages.py)."""
+    if isinstance(message, Unparsed):
+        message = await runtime.offload(message.parsed)
+        outcome.request_id = getattr(message, "request_id", "") or outcome.request_id
     if isinstance(message, Malformed):
         raise InvalidArgument(
-            [FieldViolation("request", f"is not a valid {message.type_name} message")],
-            message="the request could not be parsed as protobuf",
+            [FieldViolation("request", message.description)],
+            message=f"the request could not be parsed: {message.description}",
         )
+    return message
 
 
-async def _fail(context: Context, error: BaseException, outcome: _Outcome) -> None:
-    """Aborts the call with the status `error` means; never returns."""
+def _status(context: Context, error: BaseException, outcome: _Outcome) -> grpc.Status:
+    """The status `error` means (an unexpected one is logged with its traceback).
+
+    The wrappers abort with it only after leaving their `except` block and dropping the
+    request: grpc keeps an aborting exception in reference cycles that wait for the cycle
+    collector, with every frame of its traceback, their locals and any exception it was
+    raised during. Aborting from inside `except` would keep the request and the failed
+    body's frames that long too: tens of MB per refused call, for a caller sending 15 MB
+    job ids.
+    """
     if isinstance(error, LedgerError):
         outcome.code = errors.status_code(error)
-        await context.abort_with_status(errors.to_status(error))
+        return errors.to_status(error)
     if context.code() not in (None, grpc.StatusCode.OK):
         outcome.code = context.code() or grpc.StatusCode.UNKNOWN
         raise error  # already aborted by the handler itself
     correlation_id = uuid.uuid4().hex
     outcome.code = grpc.StatusCode.INTERNAL
     log.error("unhandled error", exc_info=error, extra={"correlation_id": correlation_id})
-    await context.abort_with_status(errors.internal_status(correlation_id))
+    return errors.internal_status(correlation_id)
 
 
 UnaryBody = Callable[[Any, Any, Call], Awaitable[Any]]
@@ -148,17 +178,20 @@ def unary(role: Role) -> Callable[[UnaryBody], UnaryHandler]:
         @functools.wraps(body)
         async def handler(self: Any, request: Any, context: Context) -> Any:
             outcome = _Outcome(body.__name__, request_id=getattr(request, "request_id", ""))
+            self.runtime.call_started(context)
             try:
                 call = _authorize(self.runtime, context, role, outcome)
-                _check_parsed(request)
+                request = await _parsed(self.runtime, request, outcome)
                 return await body(self, request, call)
             except asyncio.CancelledError:
                 outcome.code = grpc.StatusCode.CANCELLED
                 raise
             except Exception as error:
-                await _fail(context, error, outcome)
+                status = _status(context, error, outcome)
             finally:
                 outcome.write(self.runtime, streaming=False)
+            del request  # see _status: nothing of the call may outlive it
+            await context.abort_with_status(status)
 
         setattr(handler, SPEC_ATTRIBUTE, RpcSpec(False, False, role))
         return handler
@@ -184,8 +217,8 @@ def client_stream(role: Role) -> Callable[[ClientStreamBody], ClientStreamHandle
             metrics = self.runtime.metrics
 
             async def parsed() -> AsyncIterator[Any]:
-                async for message in requests:
-                    _check_parsed(message)
+                async for unparsed in requests:
+                    message = await _parsed(self.runtime, unparsed, outcome)
                     if not outcome.messages_in:
                         outcome.request_id = (
                             getattr(message, "request_id", "") or outcome.request_id
@@ -195,6 +228,7 @@ def client_stream(role: Role) -> Callable[[ClientStreamBody], ClientStreamHandle
                     yield message
 
             metrics.stream_opened(outcome.method)
+            self.runtime.call_started(context)
             try:
                 call = _authorize(self.runtime, context, role, outcome)
                 return await body(self, parsed(), call)
@@ -202,10 +236,11 @@ def client_stream(role: Role) -> Callable[[ClientStreamBody], ClientStreamHandle
                 outcome.code = grpc.StatusCode.CANCELLED
                 raise
             except Exception as error:
-                await _fail(context, error, outcome)
+                status = _status(context, error, outcome)
             finally:
                 metrics.stream_closed(outcome.method)
                 outcome.write(self.runtime, streaming=True)
+            await context.abort_with_status(status)
 
         setattr(handler, SPEC_ATTRIBUTE, RpcSpec(True, False, role))
         return handler
@@ -233,11 +268,12 @@ def server_stream(role: Role) -> Callable[[ServerStreamBody], ServerStreamHandle
             outcome = _Outcome(body.__name__, request_id=getattr(request, "request_id", ""))
             task = asyncio.current_task()
             runtime.metrics.stream_opened(outcome.method)
+            status = None
             try:
                 if task is not None:
                     runtime.streams.add(task)
                 call = _authorize(runtime, context, role, outcome)
-                _check_parsed(request)
+                request = await _parsed(runtime, request, outcome)
                 if runtime.stopping:
                     raise _shutting_down()
                 async for message in body(self, request, call):
@@ -249,14 +285,17 @@ def server_stream(role: Role) -> Callable[[ServerStreamBody], ServerStreamHandle
                     outcome.code = grpc.StatusCode.CANCELLED
                     raise
                 # Cancelled by `Runtime.end_streams`: tell the client to reconnect.
-                await _fail(context, _shutting_down(), outcome)
+                status = _status(context, _shutting_down(), outcome)
             except Exception as error:
-                await _fail(context, error, outcome)
+                status = _status(context, error, outcome)
             finally:
                 if task is not None:
                     runtime.streams.discard(task)
                 runtime.metrics.stream_closed(outcome.method)
                 outcome.write(runtime, streaming=True)
+            if status is not None:
+                del request  # see _status: nothing of the call may outlive it
+                await context.abort_with_status(status)
 
         setattr(handler, SPEC_ATTRIBUTE, RpcSpec(False, True, role))
         return handler

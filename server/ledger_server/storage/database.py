@@ -1,24 +1,29 @@
 """Engine, units of work and the one place database errors become domain errors.
 
-Migrations run as the database owner; the server connects with the same URL but every
-pooled connection immediately does `SET ROLE ledger_app`, a role holding only SELECT and
-INSERT. Even a bug that tried to rewrite history would be refused by PostgreSQL twice:
-by privileges and by the tables' triggers.
+Migrations run as the database owner. The server serves as a role holding only SELECT
+and INSERT: every pooled connection does `SET ROLE ledger_app` (or serves as its login
+role, when that is already restricted), then proves the role can neither rewrite nor own
+Ledger's tables (`roles.py`). Even a bug that tried to rewrite history would be refused
+by PostgreSQL twice: by privileges and by the tables' triggers.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import psycopg2
+from psycopg2 import sql
 from sqlalchemy import Connection, Engine, create_engine, event, exc, text
 
 from ledger_server.domain.errors import Aborted, Unavailable
+from ledger_server.storage import roles
 from ledger_server.storage.request_ids import SqlRequestIds
 from ledger_server.storage.results_store.repository import SqlResultsRepository
 
@@ -48,13 +53,26 @@ def make_engine(
         connect_args={"connect_timeout": 5, "application_name": "ledger"},
     )
 
+    escape_logged = False
+
     @event.listens_for(engine, "connect")
     def _restrict(dbapi_connection: Any, _record: Any) -> None:
+        nonlocal escape_logged
         with dbapi_connection.cursor() as cursor:
             if role:
-                cursor.execute(f'SET ROLE "{role}"')
+                cursor.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
             cursor.execute("SET statement_timeout = %s", (statement_timeout_ms,))
+            roles.check_serving_role(cursor)
+            escape = roles.login_may_escape(cursor) if role and not escape_logged else None
         dbapi_connection.commit()
+        if escape:
+            escape_logged = True
+            log.warning(
+                "the login role may undo SET ROLE: a RESET ROLE would act as it, with the "
+                "power to rewrite history; serve with a login role that is only a member of "
+                f"{role} (README, Database roles)",
+                extra={"login_role": escape, "role": role},
+            )
 
     return engine
 
@@ -85,19 +103,74 @@ class _Conflict(Aborted):
 
 
 class SqlTransactions:
-    """Units of work: commit on success, roll back on any error, errors mapped once."""
+    """Units of work: commit on success, roll back on any error, errors mapped once.
+
+    A stopping server calls `interrupt` once its grace period is over: units of work
+    still open are then rolled back, never committed, so a call answered UNAVAILABLE
+    for it stored nothing.
+    """
 
     def __init__(self, engine: Engine, *, attempts: int = CONFLICT_ATTEMPTS) -> None:
         self._engine = engine
         self._attempts = attempts
+        self._interrupted = False
+        # Units of work open now, commits included, and the DBAPI connections of those
+        # not yet committing, whose statements `interrupt` cancels.
+        self._active = 0
+        self._cancellable: set[Any] = set()
+        self._lock = threading.Lock()
 
     @contextmanager
     def begin(self) -> Iterator[SqlUnitOfWork]:
+        with self._lock:
+            if self._interrupted:
+                raise _shutting_down()
+            self._active += 1
         try:
             with self._engine.begin() as connection:
-                yield SqlUnitOfWork(connection)
-        except exc.DBAPIError as error:
+                dbapi_connection = connection.connection.dbapi_connection
+                with self._lock:
+                    self._cancellable.add(dbapi_connection)
+                try:
+                    yield SqlUnitOfWork(connection)
+                    if self._interrupted:
+                        raise _shutting_down()  # roll back instead of committing
+                finally:
+                    with self._lock:
+                        self._cancellable.discard(dbapi_connection)
+        # Bulk writes use the driver's cursor directly: its errors arrive unwrapped.
+        except (exc.DBAPIError, psycopg2.Error) as error:
+            if self._interrupted:
+                raise _shutting_down() from error  # most likely the cancelled statement
             raise _domain_error(error) from error
+        finally:
+            with self._lock:
+                self._active -= 1
+
+    def interrupt(self, timeout: float) -> int:
+        """Rolls back every open unit of work, refuses new ones, and waits for them to end.
+
+        The statement each one runs is cancelled (libpq's cancel request: no privilege
+        needed, and it reaches only our own backends), and again until all have ended or
+        `timeout` passes, since a cancel that lands between two statements does nothing;
+        a unit of work that reaches its commit meanwhile rolls back instead. A COMMIT
+        already sent may still finish: that call is then answered OK, as it should be.
+        Returns how many units of work were open.
+        """
+        with self._lock:
+            self._interrupted = True
+            interrupted = self._active
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._active:
+                    break
+                running = list(self._cancellable)
+            for dbapi_connection in running:
+                with contextlib.suppress(Exception):  # a connection closing meanwhile
+                    dbapi_connection.cancel()
+            time.sleep(0.02)
+        return interrupted
 
     def run(self, work: Callable[[SqlUnitOfWork], T]) -> T:
         for attempt in range(1, self._attempts + 1):
@@ -116,6 +189,12 @@ class SqlTransactions:
         raise AssertionError("unreachable: the last attempt returns or raises")
 
 
+def _shutting_down() -> Unavailable:
+    return Unavailable(
+        "the server is shutting down; retry on another server", reason="SERVER_SHUTTING_DOWN"
+    )
+
+
 # SQLSTATE classes that say "try again later": connection exceptions, insufficient
 # resources, operator intervention (shutdown, statement timeout), system errors.
 _TRANSIENT_CLASSES = ("08", "53", "57", "58")
@@ -124,19 +203,25 @@ _TRANSIENT_CLASSES = ("08", "53", "57", "58")
 _CONFLICT_CLASSES = ("40", "23")
 
 
-def _domain_error(error: exc.DBAPIError) -> Exception:
-    """The domain error a database failure means; unexpected ones pass through as bugs."""
-    code = getattr(error.orig, "pgcode", None)
+def _domain_error(error: exc.DBAPIError | psycopg2.Error) -> Exception:
+    """The domain error a database failure means; unexpected ones pass through as bugs.
+
+    `error` is SQLAlchemy's wrapper or, from a repository's own driver cursor, the
+    psycopg2 error itself.
+    """
+    orig = error.orig if isinstance(error, exc.DBAPIError) else error
+    invalidated = isinstance(error, exc.DBAPIError) and error.connection_invalidated
+    code = getattr(orig, "pgcode", None)
     # First: psycopg2 files serialization failures and deadlocks under OperationalError.
     if code is not None and code[:2] in _CONFLICT_CLASSES:
         return _Conflict("the request conflicted with a concurrent one; retry it")
     if (
-        error.connection_invalidated
+        invalidated
         or (code is not None and code[:2] in _TRANSIENT_CLASSES)
         # psycopg2 reports refused, reset and dropped connections without a SQLSTATE,
         # sometimes as a bare DatabaseError ("server closed the connection unexpectedly").
-        or isinstance(error.orig, psycopg2.OperationalError | psycopg2.InterfaceError)
-        or (code is None and type(error.orig) is psycopg2.DatabaseError)
+        or isinstance(orig, psycopg2.OperationalError | psycopg2.InterfaceError)
+        or (code is None and type(orig) is psycopg2.DatabaseError)
     ):
         # The database is away, overloaded or too slow: the caller's cue to retry (every
         # creating call is idempotent), not a bug to report as INTERNAL.
