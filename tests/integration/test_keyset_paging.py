@@ -45,3 +45,28 @@ def test_list_jobs_page_is_an_index_scan_without_sort(
     engine.dispose()
     assert "Index" in plan, plan
     assert "Sort" not in plan, plan
+
+
+def _bounds(query: object) -> tuple[bool, bool]:
+    sql = str(query)
+    return ("create_time >=" in sql, "create_time <" in sql and "create_time <=" not in sql)
+
+
+@pytest.mark.parametrize("order", [JobOrder.NEWEST_FIRST, JobOrder.OLDEST_FIRST])
+def test_a_time_bound_the_cursor_implies_is_left_to_the_cursor_and_a_forged_one_is_not(
+    order: JobOrder,
+) -> None:
+    filters = JobFilters(
+        user_id="u",
+        start_time=datetime(2026, 1, 1, tzinfo=UTC),
+        end_time=datetime(2026, 2, 1, tzinfo=UTC),
+    )
+    inside = JobKey(datetime(2026, 1, 15, tzinfo=UTC), uuid.uuid4())
+    outside = JobKey(datetime(2027, 1, 1, tzinfo=UTC), uuid.uuid4())
+    # The bound on the side the page starts from goes; the one it stops at stays.
+    expected = (True, False) if order.descending else (False, True)
+    assert _bounds(jobs_page_query(filters, inside, 10, order=order)) == expected
+    # A cursor from outside the range (forged: this server never writes one) keeps both,
+    # so no job outside the range is ever returned.
+    assert _bounds(jobs_page_query(filters, outside, 10, order=order)) == (True, True)
+    assert _bounds(jobs_page_query(filters, None, 10, order=order)) == (True, True)
