@@ -7,7 +7,7 @@ details on every error, nothing internal shown, and no rows written by a failed 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -17,11 +17,12 @@ from google.protobuf import text_format
 from google.protobuf.message import Message
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, Phase, seed, settings
 from psycopg2 import sql
 
 from ledger_wire.limits import MAX_MESSAGE_BYTES
 from tests.conftest import ADMIN_KEY
+from tests.support.fuzz_seed import FUZZ_SEED
 from tests.support.leaks import assert_no_leak, error_texts
 
 METADATA = (("authorization", f"Bearer {ADMIN_KEY}"),)
@@ -37,15 +38,21 @@ ALLOWED = {
 }
 
 
-def fuzz_settings(max_examples: int, *, shrink: bool = True) -> settings:
-    """Deterministic settings; `shrink=False` where one example is a 10 MB request, since
-    shrinking those would take minutes (the failure report describes the request)."""
+T = TypeVar("T", bound=Callable[..., Any])
+
+
+def fuzz_settings(max_examples: int, *, shrink: bool = True) -> Callable[[T], T]:
+    """The settings of every fuzz test, and its seed when not derandomized.
+
+    `shrink=False` where one example is a 10 MB request, since shrinking those would take
+    minutes (the failure report describes the request).
+    """
     phases = list(Phase) if shrink else [Phase.explicit, Phase.reuse, Phase.generate]
-    return settings(
+    chosen = settings(
         max_examples=max_examples,
         phases=phases,
         deadline=None,
-        derandomize=True,
+        derandomize=FUZZ_SEED is None,
         database=None,
         suppress_health_check=[
             HealthCheck.too_slow,
@@ -53,6 +60,12 @@ def fuzz_settings(max_examples: int, *, shrink: bool = True) -> settings:
             HealthCheck.function_scoped_fixture,
         ],
     )
+
+    def decorate(test: T) -> T:
+        configured: T = chosen(test)
+        return configured if FUZZ_SEED is None else seed(FUZZ_SEED)(configured)
+
+    return decorate
 
 
 class RowCounter:
@@ -183,3 +196,10 @@ def call(
 
 def assert_page(items: Sequence[Any], requested: int, default: int) -> None:
     assert len(items) <= min(requested or default, 1000)
+
+
+def violation_fields(outcome: Outcome) -> list[str]:
+    """The fields an INVALID_ARGUMENT answer names."""
+    if outcome.status is None:
+        return []
+    return [v.field for b in _details(outcome.status)[1] for v in b.field_violations]
