@@ -63,3 +63,7 @@ bench: $(STAMP) ## Run the benchmarks (prints ratios to this machine's limits)
 
 clean: ## Remove the virtualenv and local data
 	rm -rf $(VENV) .ledger
+
+.PHONY: mutate
+mutate: $(STAMP) ## Mutation testing of domain/ and rpc/errors.py against tests/unit (minutes)
+	$(BIN)/python tests/mutation/run.py
