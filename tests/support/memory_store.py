@@ -42,6 +42,14 @@ class Tables:
     clock: int = 0
 
 
+@dataclass
+class Reads:
+    """What the use cases asked storage for: job rows read, and each list's row limit."""
+
+    jobs: int = 0
+    limits: list[tuple[str, int | None]] = field(default_factory=list)
+
+
 class MemoryRequestIds:
     def __init__(self, tables: Tables) -> None:
         self._tables = tables
@@ -62,8 +70,9 @@ def _after_desc(cost: Decimal, name: object, after: tuple[Decimal, object] | Non
 
 
 class MemoryResults:
-    def __init__(self, tables: Tables) -> None:
+    def __init__(self, tables: Tables, reads: Reads) -> None:
         self._tables = tables
+        self._reads = reads
 
     def add_job(self, job: NewJob) -> Job:
         tables = self._tables
@@ -90,6 +99,7 @@ class MemoryResults:
         return stored
 
     def get_job(self, job_id: uuid.UUID) -> Job | None:
+        self._reads.jobs += 1
         return self._tables.jobs.get(job_id)
 
     def list_jobs(
@@ -100,6 +110,8 @@ class MemoryResults:
         *,
         oldest_first: bool = False,
     ) -> list[Job]:
+        self._reads.limits.append(("jobs", limit))
+
         def wanted(job: Job) -> bool:
             return (
                 (not filters.user_id or job.user_id == filters.user_id)
@@ -128,6 +140,7 @@ class MemoryResults:
         after: tuple[Decimal, int] | None,
         limit: int | None,
     ) -> list[Resource]:
+        self._reads.limits.append(("resources", limit))
         rows = [
             r
             for r in self._tables.resources.get(job_id, ())
@@ -141,6 +154,7 @@ class MemoryResults:
     def list_services(
         self, job_id: uuid.UUID, after: tuple[Decimal, str] | None, limit: int | None
     ) -> list[ServiceTotal]:
+        self._reads.limits.append(("services", limit))
         rows = [
             s
             for s in self._tables.services.get(job_id, ())
@@ -152,6 +166,7 @@ class MemoryResults:
     def list_regions(
         self, job_id: uuid.UUID, after: tuple[Decimal, str] | None, limit: int | None
     ) -> list[RegionTotal]:
+        self._reads.limits.append(("regions", limit))
         rows = [
             r
             for r in self._tables.regions.get(job_id, ())
@@ -162,9 +177,9 @@ class MemoryResults:
 
 
 class MemoryUnitOfWork:
-    def __init__(self, tables: Tables) -> None:
+    def __init__(self, tables: Tables, reads: Reads) -> None:
         self.request_ids = MemoryRequestIds(tables)
-        self.results = MemoryResults(tables)
+        self.results = MemoryResults(tables, reads)
 
 
 class MemoryTransactions:
@@ -173,6 +188,7 @@ class MemoryTransactions:
     def __init__(self) -> None:
         self.tables = Tables()
         self.begun = 0  # how many units of work ran: a cached answer opens none
+        self.reads = Reads()
 
     @contextmanager
     def begin(self) -> Iterator[MemoryUnitOfWork]:
@@ -183,7 +199,7 @@ class MemoryTransactions:
             dict(t.claims), dict(t.jobs), dict(t.resources), dict(t.services), dict(t.regions),
             t.clock,
         )  # fmt: skip
-        yield MemoryUnitOfWork(working)
+        yield MemoryUnitOfWork(working, self.reads)
         self.tables = working
 
     def run(self, work: Callable[[MemoryUnitOfWork], T]) -> T:

@@ -341,3 +341,23 @@ def test_aggregates_without_a_service_or_region_mean_unknown() -> None:
         )
     )
     assert job.total_monthly_cost == 2
+
+
+def test_aggregates_may_name_the_estimate_currency_on_every_amount() -> None:
+    eur = "EUR"
+    job = prepare_new_job(
+        StoreEstimateCommand(
+            estimate=estimate(
+                ResourceInput("a", usd(2, 0, eur), service="S", region="r"),
+                currency_code=eur,
+                total_monthly_cost=usd(2, 0, eur),
+                by_service=(ServiceCostInput("S", usd(2, 0, eur), 1),),
+                by_region=(
+                    RegionCostInput(
+                        "r", usd(2, 0, eur), 1, (ServiceCostInput("S", usd(2, 0, eur), 1),)
+                    ),
+                ),
+            )
+        )
+    )
+    assert (job.currency_code, job.total_monthly_cost) == ("EUR", 2)

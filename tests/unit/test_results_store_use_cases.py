@@ -18,7 +18,7 @@ from ledger_server.domain.errors import (
 )
 from ledger_server.domain.idempotency import RequestKey
 from ledger_server.domain.money import WireMoney
-from ledger_server.domain.paging import BAD_TOKEN
+from ledger_server.domain.paging import BAD_TOKEN, encode_token
 from ledger_server.domain.results_store.comparison import Change
 from ledger_server.domain.results_store.estimates import (
     EstimateInput,
@@ -492,3 +492,104 @@ def test_claim_without_a_request_id_claims_nothing(db: MemoryTransactions) -> No
 def test_invalid_argument_lists_every_violation() -> None:
     error = InvalidArgument([FieldViolation("a", "x"), FieldViolation("b", "y")])
     assert error.message == "invalid request: a: x; b: y"
+
+
+# --- what the use cases ask of storage ---------------------------------------------------
+
+
+def test_a_page_reads_one_row_more_than_it_returns(
+    store: ResultsStore, db: MemoryTransactions
+) -> None:
+    """Keyset pages: one extra row tells whether there is a next page; never the whole set."""
+    job = str(_three_services(store).job_id)
+    store.store_estimate(command(("a", 1, "", ""), plan="p"), None)
+    db.reads.limits.clear()
+    store.list_jobs(JobFilters(user_id="alice"), 2, "")
+    store.list_job_resources(job, "", "", 3, "")
+    store.list_job_services(job, 4, "")
+    store.list_job_regions(job, 5, "")
+    store.get_cost_trend(JobFilters(terraform_plan_hash="p"), 6, "")
+    assert db.reads.limits == [
+        ("jobs", 3),
+        ("resources", 4),
+        ("services", 5),
+        ("regions", 6),
+        ("jobs", 7),
+    ]
+
+
+def test_lists_and_comparisons_of_a_cached_job_do_not_read_it_again(
+    store: ResultsStore, db: MemoryTransactions
+) -> None:
+    job = str(_three_services(store).job_id)
+    store.list_job_resources(job, "", "", 0, "")
+    store.list_job_services(job, 0, "")
+    store.list_job_regions(job, 0, "")
+    store.compare_jobs(job, job)
+    assert db.reads.jobs == 0
+    reader = ResultsStore(db)  # a process that has not seen the job reads it once
+    reader.list_job_services(job, 0, "")
+    reader.list_job_regions(job, 0, "")
+    assert db.reads.jobs == 1
+
+
+@pytest.mark.parametrize("listing", ["list_job_resources", "list_job_services", "list_job_regions"])
+def test_every_job_list_names_job_id_for_a_bad_id(store: ResultsStore, listing: str) -> None:
+    method = getattr(store, listing)
+    args = ("", "", 0, "") if listing == "list_job_resources" else (0, "")
+    with pytest.raises(InvalidArgument) as refused:
+        method("nope", *args)
+    assert violations(refused) == [("job_id", "must be a UUID like 3f1c2a9e-6a55-4c8e-...")]
+
+
+def test_job_resource_tokens_belong_to_their_job(store: ResultsStore) -> None:
+    first, second = (str(_three_services(store).job_id) for _ in range(2))
+    _, page = store.list_job_resources(first, "", "", 1, "")
+    with pytest.raises(InvalidArgument) as refused:
+        store.list_job_resources(second, "", "", 1, page.next_page_token)
+    assert violations(refused) == [("page_token", BAD_TOKEN)]
+
+
+def test_page_tokens_of_each_list_keep_their_format_across_versions(store: ResultsStore) -> None:
+    """Tokens built the way this version scopes them read back: replicas of two versions
+    serve one client's pages during a rolling deploy."""
+    job = _three_services(store)
+    key = str(job.job_id)
+    after_big = ["100.000000000", "1"]
+    _, resources = store.list_job_resources(
+        key, "", "", 0, encode_token("ListJobResources", (key, "", ""), after_big)
+    )
+    assert [r.address for r in resources.items] == ["mid", "tie-a", "tie-b", "small"]
+    _, services = store.list_job_services(
+        key, 0, encode_token("ListJobServices", (key,), ["111.000000000", "EC2"])
+    )
+    assert [s.service for s in services.items] == ["S3", "RDS"]
+    _, regions = store.list_job_regions(
+        key, 0, encode_token("ListJobRegions", (key,), ["100.000000000", "r2"])
+    )
+    assert [r.region for r in regions.items] == ["r1"]
+    cursor = [job.create_time.isoformat(), key]
+    older = store.list_jobs(
+        JobFilters(user_id="alice"), 0, encode_token("ListJobs", ("alice", "", "", "", ""), cursor)
+    )
+    assert older.items == []
+    trend = store.get_cost_trend(
+        JobFilters(user_id="alice"),
+        0,
+        encode_token("GetCostTrend", ("alice", "", "", "", ""), [*cursor, "171"]),
+    )
+    assert trend.items == []
+
+
+def test_get_cost_trend_ends_without_a_token_when_the_page_is_exactly_full(
+    store: ResultsStore,
+) -> None:
+    for cost in (1, 2, 4, 8, 16, 32):
+        store.store_estimate(command(("a", cost, "", ""), plan="p"), None)
+    first = store.get_cost_trend(JobFilters(terraform_plan_hash="p"), 3, "")
+    second = store.get_cost_trend(JobFilters(terraform_plan_hash="p"), 3, first.next_page_token)
+    assert [p.job.total_monthly_cost for p in first.items] == [1, 2, 4]
+    assert [p.change_from_previous for p in second.items] == [4, 8, 16]
+    assert second.next_page_token == ""
+    whole = store.get_cost_trend(JobFilters(terraform_plan_hash="p"), 6, "")
+    assert (len(whole.items), whole.next_page_token) == (6, "")

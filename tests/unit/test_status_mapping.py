@@ -172,3 +172,17 @@ def test_unavailable_status_says_the_database_is_away() -> None:
         "the database is unavailable; retry shortly",
     )
     assert (info.reason, info.domain) == ("DATABASE_UNAVAILABLE", "ledger.v1")
+
+
+def test_violations_fill_the_budget_exactly_before_any_is_left_out() -> None:
+    # Each violation is 100 bytes on the wire (2 + 48 and 2 + 48): 30 fill 3,000 exactly.
+    def violation(i: int) -> FieldViolation:
+        return FieldViolation(f"{i:02}".ljust(48, "f"), "d" * 48)
+
+    assert (
+        error_details_pb2.BadRequest.FieldViolation(field="f" * 48, description="d" * 48)
+    ).ByteSize() * 30 == MAX_VIOLATION_BYTES
+    _, info, exact = decoded(to_status(errors.InvalidArgument([violation(i) for i in range(30)])))
+    assert (len(exact.field_violations), dict(info.metadata)) == (30, {})
+    _, info, over = decoded(to_status(errors.InvalidArgument([violation(i) for i in range(31)])))
+    assert (len(over.field_violations), dict(info.metadata)) == (30, {"violations_left_out": "1"})

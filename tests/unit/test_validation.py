@@ -197,3 +197,18 @@ def test_json_size_bound_never_underestimates(value: dict[str, Any]) -> None:
     except Exception:  # too deep: refused before any size matters
         return
     assert bound >= _size(value)
+
+
+def test_check_labels_names_a_long_key_by_its_first_64_characters() -> None:
+    key = "k" * 63 + "LONG"
+    assert found(check_labels, {key: "\x00"}, "labels") == [
+        (f"labels[{key[:64]!r}]", KEY_RULE),
+        (f"labels[{key[:64]!r}]", "must not contain NUL characters"),
+    ]
+
+
+def test_check_json_takes_values_of_other_scalar_types() -> None:
+    class Count(int):
+        pass
+
+    assert found(check_json, {"n": Count(3), "b": True, "z": None, "i": 10}, "j") == []
