@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from _pytest.reports import TestReport
 
 from ledger_client import Client
 from tests.conftest import ADMIN_KEY
@@ -53,6 +52,6 @@ def row_counts(database_url: str) -> Callable[[], dict[str, int]]:
 def pytest_runtest_makereport(item: pytest.Item) -> Iterator[None]:
     """A failing fuzz test says which seed replays it."""
     outcome: Any = yield
-    report: TestReport = outcome.get_result()
+    report: pytest.TestReport = outcome.get_result()
     if report.failed and FUZZ_SEED is not None and "test_fuzz.py" in item.nodeid:
         report.sections.append(("fuzz seed", f"replay with LEDGER_FUZZ_SEED={FUZZ_SEED}"))
