@@ -84,3 +84,7 @@ bench: $(STAMP) ## Run every benchmark in bench/ (BENCH_ARGS=--quick: shorter, n
 
 clean: ## Remove the virtualenv and local data
 	rm -rf $(VENV) .ledger
+
+.PHONY: mutate
+mutate: $(STAMP) ## Mutation testing of domain/ and rpc/errors.py against tests/unit (minutes)
+	$(BIN)/python tests/mutation/run.py

@@ -89,7 +89,7 @@ def store_requests(bodies: Sequence[bytes]) -> Callable[[], bytes]:
 
     def next_request() -> bytes:
         n = next(counter)
-        return unique_request(bodies[n % len(bodies)], f"{prefix}{n:032x}")
+        return unique_request(bodies[n % len(bodies)], f"{prefix}{n:032x}", f"{prefix}-{n}")
 
     return next_request
 

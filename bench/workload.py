@@ -1,8 +1,9 @@
 """The benchmark's workload: estimates, the requests that carry them, the rows they become.
 
 One estimate spec feeds both sides of the comparison: `request_body` is what S sends to
-StoreEstimate, `estimate_rows` is what baseline A writes with bare psycopg2. Deriving
-both from the same spec is what makes S/A compare like with like.
+StoreEstimate; `estimate_rows` is what baseline A5 writes with bare psycopg2, and
+`new_job` is what baseline A1 renders with the server's own statements. Deriving all of
+them from the same spec is what makes S/A compare like with like.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from typing import Any
 
 from ledger.v1 import estimate_pb2, money_pb2
 from ledger.v1 import results_store_service_pb2 as rs
+from ledger_server.domain.results_store.estimate_rules import prepare_new_job
+from ledger_server.domain.results_store.estimates import NewJob
+from ledger_server.rpc.results_store.convert import store_estimate_command
 
 SERVICES = (
     ("AmazonEC2", "aws_instance", ("m5.large", "c6i.xlarge", "t3.medium")),
@@ -94,7 +98,8 @@ def make_estimate(rng: random.Random, index: int, resources: int) -> EstimateSpe
 
 
 def request_body(spec: EstimateSpec) -> bytes:
-    """A serialized StoreEstimateRequest without terraform_plan_hash (added per call)."""
+    """A serialized StoreEstimateRequest without terraform_plan_hash and request_id (both
+    added per call)."""
     estimate = estimate_pb2.Estimate(currency_code="USD", confidence_score=spec.confidence)
     for r in spec.resources:
         item = estimate.by_resource.add(
@@ -116,10 +121,20 @@ def request_body(spec: EstimateSpec) -> bytes:
     return request.SerializeToString()
 
 
-def unique_request(body: bytes, plan_hash: str) -> bytes:
-    # Serialized protobuf messages merge when concatenated: appending field 3 makes each
-    # request unique at the cost of a few bytes, with no per-call re-serialisation.
-    return body + rs.StoreEstimateRequest(terraform_plan_hash=plan_hash).SerializeToString()
+def unique_request(body: bytes, plan_hash: str, request_id: str) -> bytes:
+    """The request as the SDK sends it: unique, and with a `request_id` (the SDK always
+    fills one in, so the server fingerprints the request and claims the id every time)."""
+    # Serialized protobuf messages merge when concatenated: appending fields 3 and 6 makes
+    # each request unique at the cost of a few bytes, with no per-call re-serialisation.
+    tail = rs.StoreEstimateRequest(terraform_plan_hash=plan_hash, request_id=request_id)
+    return body + tail.SerializeToString()
+
+
+def new_job(body: bytes, plan_hash: str) -> NewJob:
+    """The job the server would write for `body`, computed by the server's own code."""
+    request = rs.StoreEstimateRequest.FromString(body)
+    request.terraform_plan_hash = plan_hash
+    return prepare_new_job(store_estimate_command(request))
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import pytest
 from ledger_server.api_keys import parse_keys
 from ledger_server.config import Settings
 from tests.support.database import fresh_database
+from tests.support.fuzz_seed import FUZZ_SEED
 from tests.support.server import ServerThread
 
 READER_KEY = "reader-secret-key"
@@ -40,3 +41,9 @@ def server(database_url: str) -> Iterator[ServerThread]:
     thread = ServerThread(server_settings(), database_url).start()
     yield thread
     thread.stop()
+
+
+def pytest_report_header() -> str:
+    if FUZZ_SEED is None:
+        return "fuzz: fixed examples (derandomized); LEDGER_FUZZ_SEED=random draws a seed"
+    return f"fuzz: seed {FUZZ_SEED} (replay with LEDGER_FUZZ_SEED={FUZZ_SEED})"

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
 from ledger_client import Client
 from tests.conftest import ADMIN_KEY
 from tests.support.database import connect
+from tests.support.fuzz_seed import FUZZ_SEED
 from tests.support.server import ServerThread
 
 
@@ -44,3 +46,12 @@ def row_counts(database_url: str) -> Callable[[], dict[str, int]]:
             return counts
 
     return count
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item) -> Iterator[None]:
+    """A failing fuzz test says which seed replays it."""
+    outcome: Any = yield
+    report: pytest.TestReport = outcome.get_result()
+    if report.failed and FUZZ_SEED is not None and "test_fuzz.py" in item.nodeid:
+        report.sections.append(("fuzz seed", f"replay with LEDGER_FUZZ_SEED={FUZZ_SEED}"))

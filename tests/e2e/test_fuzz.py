@@ -24,6 +24,7 @@ Whatever the input, every call must keep DESIGN.md principle 6:
 
 from __future__ import annotations
 
+import itertools
 import re
 import uuid
 from collections.abc import Iterator
@@ -40,6 +41,7 @@ from ledger.v1 import estimate_pb2, money_pb2
 from ledger.v1 import results_store_service_pb2 as rs
 from ledger.v1 import results_store_service_pb2_grpc as rs_grpc
 from ledger_wire.limits import MAX_MESSAGE_BYTES
+from tests.support import fuzz_read_models as model
 from tests.support.database import connect
 from tests.support.fuzz_checks import (
     METADATA,
@@ -48,6 +50,7 @@ from tests.support.fuzz_checks import (
     call,
     describe,
     fuzz_settings,
+    violation_fields,
 )
 from tests.support.fuzz_read_strategies import (
     AMOUNT_PARTS,
@@ -60,6 +63,7 @@ from tests.support.fuzz_read_strategies import (
     NAME_PARTS,
     NO_TIME,
     ORDER_BYS,
+    ORDER_SPELLINGS,
     POSITION_PARTS,
     TIME_PARTS,
     TINY_AMOUNT,
@@ -80,7 +84,7 @@ from tests.support.fuzz_read_strategies import (
 # Three helpers keep the names the tests used before they moved out: Hypothesis seeds
 # each test from its source, so unchanged tests keep drawing the same examples.
 from tests.support.fuzz_read_strategies import scope_time as _iso
-from tests.support.fuzz_store_strategies import STORE_CASES, StoreCase
+from tests.support.fuzz_store_strategies import REFUSALS, STORE_CASES, StoreCase, refused_example
 from tests.support.fuzz_store_strategies import big_request as _big_request
 from tests.support.fuzz_store_strategies import small_request as _small_request
 from tests.support.fuzz_strategies import (
@@ -131,9 +135,8 @@ def seeded(stub: rs_grpc.ResultsStoreServiceStub) -> Seeded:
         "euro": seed_request("EUR", {"aws_instance.eu": 5, "aws_s3_bucket.eu": 7}),
         "empty": seed_request("USD", {}),
     }
-    jobs = {}
-    for name, request in requests.items():
-        jobs[name] = stub.StoreEstimate(request, metadata=METADATA).job.job_id
+    stored = {name: stub.StoreEstimate(r, metadata=METADATA).job for name, r in requests.items()}
+    jobs = {name: job.job_id for name, job in stored.items()}
     base = jobs["base"]
     pages: list[Any] = [
         stub.ListJobs(rs.ListJobsRequest(page_size=1), metadata=METADATA),
@@ -157,7 +160,7 @@ def seeded(stub: rs_grpc.ResultsStoreServiceStub) -> Seeded:
     ]
     tokens = [page.next_page_token for page in pages]
     assert all(tokens), "every seeded list should have a second page"
-    return Seeded(jobs, tokens)
+    return Seeded(jobs, tokens, requests, stored)
 
 
 # --- StoreEstimate ---------------------------------------------------------------------
@@ -165,7 +168,7 @@ def seeded(stub: rs_grpc.ResultsStoreServiceStub) -> Seeded:
 
 @fuzz_settings(max_examples=150, shrink=False)
 @given(case=STORE_CASES)
-@example(case=StoreCase(rs.StoreEstimateRequest(), valid=False))
+@example(case=StoreCase(rs.StoreEstimateRequest(), valid=False, refused_field="estimate"))
 @example(case=_small_request(labels={"team\n": "x"}))
 @example(case=_small_request(duplicates=200))
 @example(case=_small_request(by_service_name="x" * HUGE))
@@ -181,6 +184,16 @@ def test_store_estimate_never_fails_internally(
     if case.fresh_request_id and not request.request_id:
         request.request_id = f"fuzz-{uuid.uuid4()}"
     outcome, written = call(rows, "StoreEstimate", stub.StoreEstimate, request, writes=True)
+    if case.refused_field is not None:
+        named = violation_fields(outcome)
+        assert outcome.code is grpc.StatusCode.INVALID_ARGUMENT, (
+            f"a request breaking {case.refused_field} was answered {outcome.code.name}: "
+            f"{describe(request)}"
+        )
+        assert any(field.startswith(case.refused_field) for field in named), (
+            f"the refusal names {named}, not {case.refused_field}: {describe(request)}"
+        )
+        return
     if case.valid:
         assert outcome.code is grpc.StatusCode.OK, (
             f"a valid estimate was refused with {outcome.code.name}: {outcome.message!r}; "
@@ -212,6 +225,13 @@ def test_store_estimate_never_fails_internally(
     assert reused.code is grpc.StatusCode.ALREADY_EXISTS, reused.code.name
 
 
+# Every rule a refused case can break, once each, in the fixed run too.
+for _refusal in REFUSALS:
+    test_store_estimate_never_fails_internally = example(case=refused_example(_refusal))(
+        test_store_estimate_never_fails_internally
+    )
+
+
 # --- reads ---------------------------------------------------------------------------
 
 
@@ -222,8 +242,10 @@ def test_get_job_never_fails_internally(
 ) -> None:
     request = rs.GetJobRequest(job_id=resolve_job(job, seeded))
     outcome, _ = call(rows, "GetJob", stub.GetJob, request)
-    if outcome.code is grpc.StatusCode.OK:
-        assert outcome.response.job.job_id == str(uuid.UUID(request.job_id))
+    expected, name = model.job_status(job)
+    assert outcome.code is expected, f"{job}: {outcome.code.name} {outcome.message!r}"
+    if name is not None:
+        assert outcome.response.job == seeded.stored[name]
 
 
 @fuzz_settings(max_examples=200)
@@ -341,14 +363,40 @@ def test_list_jobs_never_fails_internally(
     )
     request.page_token = resolve_token(cost_token if by_cost(order_by) else token, scope, seeded)
     outcome, _ = call(rows, "ListJobs", stub.ListJobs, request)
+    if page_size < 0:
+        assert outcome.code is grpc.StatusCode.INVALID_ARGUMENT, outcome.code.name
     if outcome.code is not grpc.StatusCode.OK:
         return
     jobs = outcome.response.jobs
     assert_page(jobs, page_size, 50)
+    for found in jobs:
+        assert not user_id or found.user_id == user_id
+        assert not profile or found.profile == profile
+        assert not plan or found.terraform_plan_hash == plan
+        moment = (found.create_time.seconds, found.create_time.nanos)
+        assert start_time is None or moment >= (start_time.seconds, start_time.nanos)
+        assert end_time is None or moment < (end_time.seconds, end_time.nanos)
+    order = ORDER_SPELLINGS[order_by]  # only accepted spellings get this far
+    descending = not order.endswith("asc")
     if by_cost(order_by):
         costs = [(j.total_monthly_cost.units, j.total_monthly_cost.nanos) for j in jobs]
-        descending = order_by.split()[-1] == "desc"
         assert costs == sorted(costs, reverse=descending), f"{order_by!r}: {costs}"
+        return
+    keys = [(j.create_time.seconds, j.create_time.nanos, j.job_id) for j in jobs]
+    assert keys == sorted(keys, reverse=descending), f"{order_by!r}: by create_time"
+    assert len(set(keys)) == len(keys)
+    whole_seed = (
+        user_id == SEED_USER and not profile and plan in ("", SEED_PLAN) and not request.page_token
+    )
+    if (
+        descending
+        and whole_seed
+        and start_time is None
+        and end_time is None
+        and page_size in (0, 4, 1000)
+    ):
+        newest_first = ["empty", "euro", "target", "base"]
+        assert list(jobs) == [seeded.stored[name] for name in newest_first]
 
 
 @fuzz_settings(max_examples=200)
@@ -378,8 +426,19 @@ def test_list_job_resources_never_fails_internally(
     scope = ("ListJobResources", request.job_id, service, region)
     request.page_token = resolve_token(token, scope, seeded)
     outcome, _ = call(rows, "ListJobResources", stub.ListJobResources, request)
-    if outcome.code is grpc.StatusCode.OK:
-        assert_page(outcome.response.resources, page_size, 100)
+    expected, name = model.job_status(job)
+    if expected is grpc.StatusCode.INVALID_ARGUMENT or page_size < 0:
+        assert outcome.code is grpc.StatusCode.INVALID_ARGUMENT, outcome.code.name
+    if outcome.code is not grpc.StatusCode.OK:
+        return
+    found = model.resource_rows(outcome.response.resources)
+    assert_page(found, page_size, 100)
+    assert all(not service or row[2] == service for row in found)
+    assert all(not region or row[3] == region for row in found)
+    assert [row[1] for row in found] == sorted((row[1] for row in found), reverse=True)
+    if name is not None and not request.page_token:
+        want = model.resources(seeded.requests[name], service, region)
+        assert found == want[: model.page_limit(page_size, 100)]
 
 
 @fuzz_settings(max_examples=150)
@@ -397,8 +456,17 @@ def test_list_job_services_never_fails_internally(
     request = rs.ListJobServicesRequest(job_id=resolve_job(job, seeded), page_size=page_size)
     request.page_token = resolve_token(token, ("ListJobServices", request.job_id), seeded)
     outcome, _ = call(rows, "ListJobServices", stub.ListJobServices, request)
-    if outcome.code is grpc.StatusCode.OK:
-        assert_page(outcome.response.services, page_size, 100)
+    expected, name = model.job_status(job)
+    if expected is grpc.StatusCode.INVALID_ARGUMENT or page_size < 0:
+        assert outcome.code is grpc.StatusCode.INVALID_ARGUMENT, outcome.code.name
+    if outcome.code is not grpc.StatusCode.OK:
+        return
+    found = model.service_rows(outcome.response.services)
+    assert_page(found, page_size, 100)
+    assert [row[1] for row in found] == sorted((row[1] for row in found), reverse=True)
+    if name is not None and not request.page_token:
+        want = model.services(seeded.requests[name])
+        assert found == want[: model.page_limit(page_size, 100)]
 
 
 @fuzz_settings(max_examples=150)
@@ -416,8 +484,17 @@ def test_list_job_regions_never_fails_internally(
     request = rs.ListJobRegionsRequest(job_id=resolve_job(job, seeded), page_size=page_size)
     request.page_token = resolve_token(token, ("ListJobRegions", request.job_id), seeded)
     outcome, _ = call(rows, "ListJobRegions", stub.ListJobRegions, request)
-    if outcome.code is grpc.StatusCode.OK:
-        assert_page(outcome.response.regions, page_size, 100)
+    expected, name = model.job_status(job)
+    if expected is grpc.StatusCode.INVALID_ARGUMENT or page_size < 0:
+        assert outcome.code is grpc.StatusCode.INVALID_ARGUMENT, outcome.code.name
+    if outcome.code is not grpc.StatusCode.OK:
+        return
+    found = model.region_rows(outcome.response.regions)
+    assert_page(found, page_size, 100)
+    assert [row[1] for row in found] == sorted((row[1] for row in found), reverse=True)
+    if name is not None and not request.page_token:
+        want = model.regions(seeded.requests[name])
+        assert found == want[: model.page_limit(page_size, 100)]
 
 
 @fuzz_settings(max_examples=150)
@@ -434,8 +511,27 @@ def test_compare_jobs_never_fails_internally(
         base_job_id=resolve_job(base, seeded), target_job_id=resolve_job(target, seeded)
     )
     outcome, _ = call(rows, "CompareJobs", stub.CompareJobs, request)
-    if outcome.code is grpc.StatusCode.OK:
-        assert outcome.response.base.job_id == str(uuid.UUID(request.base_job_id))
+    currencies = {name: job.currency_code for name, job in seeded.stored.items()}
+    expected, names = model.compare_status(base, target, currencies)
+    assert outcome.code is expected, f"{base} vs {target}: {outcome.code.name} {outcome.message!r}"
+    if names is None:
+        return
+    base_job, target_job = (seeded.stored[name] for name in names)
+    response = outcome.response
+    assert (response.base.job_id, response.target.job_id) == (base_job.job_id, target_job.job_id)
+    base_total, target_total = (
+        model.amount(job.total_monthly_cost) for job in (base_job, target_job)
+    )
+    assert model.amount(response.delta) == target_total - base_total
+    base_resources, target_resources = (
+        {row[0]: row[1] for row in model.resources(seeded.requests[n], "", "")} for n in names
+    )
+    changed = {
+        address
+        for address in base_resources.keys() | target_resources.keys()
+        if base_resources.get(address) != target_resources.get(address)
+    }
+    assert {d.address for d in response.resource_diffs} == changed
 
 
 PERCENTAGE = re.compile(r"-?[0-9]+\.[0-9]{2}")
@@ -545,6 +641,8 @@ def test_get_cost_trend_never_fails_internally(
     )
     request.page_token = resolve_token(token, scope, seeded)
     outcome, _ = call(rows, "GetCostTrend", stub.GetCostTrend, request)
+    if bool(request.user_id) == bool(request.terraform_plan_hash) or page_size < 0:
+        assert outcome.code is grpc.StatusCode.INVALID_ARGUMENT, outcome.code.name
     if outcome.code is not grpc.StatusCode.OK:
         return
     points = outcome.response.points
@@ -553,6 +651,13 @@ def test_get_cost_trend_never_fails_internally(
         assert point.percentage_change == "" or PERCENTAGE.fullmatch(point.percentage_change)
     if not anomaly_percent and anomaly_amount is None:
         assert not any(point.anomaly for point in points)
+    keys = [(p.create_time.seconds, p.create_time.nanos, p.job_id) for p in points]
+    assert keys == sorted(keys), "oldest first"
+    totals = [model.amount(p.total_monthly_cost) for p in points]
+    changes = [model.amount(p.change_from_previous) for p in points]
+    assert changes[1:] == [after - before for before, after in itertools.pairwise(totals)]
+    if points and not request.page_token:
+        assert changes[0] == 0
 
 
 # --- edges that random generation reaches too rarely ---------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import os
 import signal
@@ -18,13 +19,16 @@ from decimal import Decimal
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from ledger.v1 import estimate_pb2, money_pb2
 from ledger.v1 import results_store_service_pb2 as rs
 from ledger.v1 import results_store_service_pb2_grpc as rs_grpc
 from ledger_client import Client, Estimate, ResourceCost
+from ledger_server.api_keys import parse_keys
 from ledger_server.config import Settings
 from tests.conftest import ADMIN_KEY, READER_KEY, WRITER_KEY, server_settings
+from tests.support.leaks import assert_no_leak, error_texts
 from tests.support.proxy import CuttableProxy
 from tests.support.server import ServerThread
 
@@ -87,7 +91,8 @@ def test_health_follows_the_database_and_outage_is_unavailable(database_url: str
             with pytest.raises(grpc.RpcError) as outage:
                 store.StoreEstimate(small_estimate("outage"))
             assert outage.value.code() == grpc.StatusCode.UNAVAILABLE
-            assert "retry" in (outage.value.details() or "")
+            assert outage.value.details() == "the database is unavailable; retry shortly"
+            assert_no_leak(error_texts(outage.value), "UNAVAILABLE")
             proxy.restore()
             wait_for(health, "", SERVING)
             stored = store.StoreEstimate(small_estimate("after-outage"))
@@ -129,6 +134,60 @@ def test_keys_by_role_and_header(channel: grpc.Channel) -> None:
 def test_health_and_reflection_need_no_key(channel: grpc.Channel) -> None:
     health = health_pb2_grpc.HealthStub(channel)
     assert health.Check(health_pb2.HealthCheckRequest()).status == SERVING
+    reflection = reflection_pb2_grpc.ServerReflectionStub(channel)
+    answers = list(
+        reflection.ServerReflectionInfo(
+            iter(
+                [
+                    reflection_pb2.ServerReflectionRequest(list_services=""),
+                    reflection_pb2.ServerReflectionRequest(file_containing_symbol=RESULTS),
+                ]
+            )
+        )
+    )
+    listed = {s.name for s in answers[0].list_services_response.service}
+    assert RESULTS in listed
+    files = answers[1].file_descriptor_response.file_descriptor_proto
+    assert files, answers[1]
+    # The service's own calls still need a key on the same channel.
+    with pytest.raises(grpc.RpcError) as refused:
+        rs_grpc.ResultsStoreServiceStub(channel).ListJobs(rs.ListJobsRequest())
+    assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+@pytest.fixture
+def keyed_server(database_url: str) -> Iterator[ServerThread]:
+    """Keys in the two other accepted spellings: `role:key` and `name:role:sha256=<hex>`."""
+    digest = hashlib.sha256(b"hashed-writer-secret").hexdigest()
+    keys = parse_keys(f"reader:plain-reader-secret, robot:writer:sha256={digest}")
+    thread = ServerThread(server_settings(api_keys=keys), database_url).start()
+    yield thread
+    thread.stop()
+
+
+def test_api_keys_given_as_role_key_and_as_a_sha256_digest(keyed_server: ServerThread) -> None:
+    digest = hashlib.sha256(b"hashed-writer-secret").hexdigest()
+    user = f"keys-{uuid.uuid4()}"
+    with grpc.insecure_channel(keyed_server.target) as opened:
+        store = rs_grpc.ResultsStoreServiceStub(opened)
+        job = store.StoreEstimate(small_estimate(user), metadata=bearer("hashed-writer-secret")).job
+        read = store.GetJob(
+            rs.GetJobRequest(job_id=job.job_id), metadata=bearer("plain-reader-secret")
+        )
+        assert read.job == job
+        refusals = [
+            # The reader key ("role:key") may read but not write.
+            (bearer("plain-reader-secret"), grpc.StatusCode.PERMISSION_DENIED),
+            # The digest is what is configured, not a key a caller can present.
+            (bearer(f"sha256={digest}"), grpc.StatusCode.UNAUTHENTICATED),
+            (bearer(digest), grpc.StatusCode.UNAUTHENTICATED),
+            # "role:key" names the role; the role is no part of the secret.
+            (bearer("reader:plain-reader-secret"), grpc.StatusCode.UNAUTHENTICATED),
+        ]
+        for metadata, code in refusals:
+            with pytest.raises(grpc.RpcError) as refused:
+                store.StoreEstimate(small_estimate(user), metadata=metadata)
+            assert refused.value.code() == code, metadata
 
 
 def test_server_refuses_to_listen_beyond_loopback_without_keys() -> None:
@@ -153,7 +212,7 @@ def test_graceful_stop_reports_not_serving_and_ends_streams(database_url: str) -
 
 
 async def _many_streams_then_unary(
-    target: str, job_id: str, streams: int, connections: int
+    target: str, user: str, job_ids: list[str], streams: int, connections: int
 ) -> list[float]:
     # Spread over connections: one connection may only hold max_concurrent_streams (100).
     channels = [
@@ -173,27 +232,42 @@ async def _many_streams_then_unary(
         assert all(update.status == SERVING for update in first)
         store = rs_grpc.ResultsStoreServiceStub(channels[0])
         latencies = []
-        for _ in range(50):
+        for job_id in job_ids:
+            # Both calls run on the server's database threads: this server stored none of
+            # these jobs and has read none, and ListJobs is never cached.
             started = time.perf_counter()
             got = await store.GetJob(
                 rs.GetJobRequest(job_id=job_id), metadata=bearer(READER_KEY), timeout=5
             )
+            listed = await store.ListJobs(
+                rs.ListJobsRequest(user_id=user, page_size=1),
+                metadata=bearer(READER_KEY),
+                timeout=5,
+            )
             latencies.append(time.perf_counter() - started)
             assert got.job.job_id == job_id
+            assert len(listed.jobs) == 1
         for watch in watches:
             watch.cancel()
         return latencies
 
 
-def test_500_open_streams_do_not_starve_unary_calls(server: ServerThread) -> None:
+def test_500_open_streams_do_not_starve_unary_calls(
+    server: ServerThread, database_url: str
+) -> None:
+    user = f"streams-{uuid.uuid4()}"
     with grpc.insecure_channel(server.target) as opened:
-        job = (
-            rs_grpc.ResultsStoreServiceStub(opened)
-            .StoreEstimate(small_estimate("streams"), metadata=bearer(WRITER_KEY))
-            .job
-        )
-    latencies = asyncio.run(_many_streams_then_unary(server.target, job.job_id, 500, 10))
-    assert len(latencies) == 50  # every unary call answered within its 5 s deadline
+        store = rs_grpc.ResultsStoreServiceStub(opened)
+        job_ids = [
+            store.StoreEstimate(small_estimate(user), metadata=bearer(WRITER_KEY)).job.job_id
+            for _ in range(25)
+        ]
+    fresh = ServerThread(server_settings(), database_url).start()  # its cache is empty
+    try:
+        latencies = asyncio.run(_many_streams_then_unary(fresh.target, user, job_ids, 500, 10))
+    finally:
+        fresh.stop()
+    assert len(latencies) == 25  # every unary call answered within its 5 s deadline
 
 
 def test_serve_stops_cleanly_on_sigterm(database_url: str, tmp_path: object) -> None:

@@ -38,14 +38,14 @@ def _write(
     return pem
 
 
-def make_certificates(directory: Path) -> tuple[Pem, Pem, Pem]:
+def make_certificates(directory: Path, ca_name: str = "Ledger test CA") -> tuple[Pem, Pem, Pem]:
     """Returns (ca, server, client) PEM files written under `directory`."""
     now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = (
         x509.CertificateBuilder()
-        .subject_name(_name("Ledger test CA"))
-        .issuer_name(_name("Ledger test CA"))
+        .subject_name(_name(ca_name))
+        .issuer_name(_name(ca_name))
         .public_key(ca_key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,6 +38,8 @@ from tests.support.fuzz_strategies import (
 class Seeded:
     jobs: dict[str, str]  # name -> job id
     tokens: list[str]  # real next_page_tokens of every list RPC
+    requests: dict[str, rs.StoreEstimateRequest] = field(default_factory=dict)  # name -> sent
+    stored: dict[str, Any] = field(default_factory=dict)  # name -> the Job StoreEstimate answered
 
 
 def seed_request(

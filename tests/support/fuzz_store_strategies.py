@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from decimal import Decimal
+from typing import Any, cast
 
 from google.protobuf import struct_pb2
 from google.protobuf.message import Message
+from hypothesis import find, settings
 from hypothesis import strategies as st
 
 from ledger.v1 import estimate_pb2, money_pb2
@@ -42,16 +45,24 @@ class StoreCase:
     """
 
     def __init__(
-        self, request: rs.StoreEstimateRequest, *, valid: bool, fresh_request_id: bool = False
+        self,
+        request: rs.StoreEstimateRequest,
+        *,
+        valid: bool,
+        fresh_request_id: bool = False,
+        refused_field: str | None = None,
     ) -> None:
         self.request = request
         self.valid = valid
         self.fresh_request_id = fresh_request_id
+        # Set when the request breaks a documented rule for sure: it must be refused with
+        # INVALID_ARGUMENT naming a field that starts with this path.
+        self.refused_field = refused_field
 
     def __repr__(self) -> str:
         return (
             f"StoreCase(valid={self.valid}, fresh_request_id={self.fresh_request_id}, "
-            f"request={describe(self.request)})"
+            f"refused_field={self.refused_field!r}, request={describe(self.request)})"
         )
 
 
@@ -319,11 +330,250 @@ def hostile_store_cases(draw: st.DrawFn) -> StoreCase:
     return StoreCase(case.request, valid=False, fresh_request_id=case.fresh_request_id)
 
 
+# --- requests that break exactly one documented rule, and the field that must be named --
+
+Refusal = Callable[[st.DrawFn, rs.StoreEstimateRequest], str]
+# Text fields and their documented limits (characters).
+_TEXT_LIMITS = {"user_id": 256, "terraform_plan_hash": 256, "profile": 64, "request_id": 128}
+_RESOURCE_TEXT_LIMITS = {
+    "address": 1024,
+    "name": 1024,
+    "resource_type": 256,
+    "service": 256,
+    "region": 256,
+}
+
+
+def _resource_index(draw: st.DrawFn, request: rs.StoreEstimateRequest) -> int:
+    resources = request.estimate.by_resource
+    if not resources:
+        resources.add(address="added", monthly_cost=money_pb2.Money(units=1))
+    return draw(st.integers(0, len(resources) - 1))
+
+
+def _bad_text(draw: st.DrawFn, limit: int) -> str:
+    return draw(
+        st.sampled_from(["x" * (limit + 1), "é" * (limit + 1)])
+        | st.builds(lambda a, b: f"{a}\x00{b}", clean_text(4), clean_text(4))
+    )
+
+
+def refuse_text(draw: st.DrawFn, request: rs.StoreEstimateRequest) -> str:
+    name = draw(st.sampled_from(sorted(_TEXT_LIMITS)))
+    setattr(request, name, _bad_text(draw, _TEXT_LIMITS[name]))
+    return name
+
+
+def refuse_resource_text(draw: st.DrawFn, request: rs.StoreEstimateRequest) -> str:
+    index = _resource_index(draw, request)
+    name = draw(st.sampled_from(sorted(_RESOURCE_TEXT_LIMITS)))
+    setattr(request.estimate.by_resource[index], name, _bad_text(draw, _RESOURCE_TEXT_LIMITS[name]))
+    return f"estimate.by_resource[{index}].{name}"
+
+
+def refuse_label(draw: st.DrawFn, request: rs.StoreEstimateRequest) -> str:
+    if draw(st.booleans()):
+        key = draw(st.sampled_from(["", "A", "-x", "a b", "a\n", "x" * 64, "ключ", "_x"]))
+        request.labels[key] = "v"
+    else:
+        request.labels["team"] = draw(st.sampled_from(["v" * 257, "a\x00b"]))
+    return "labels["
+
+
+def refuse_label_count(draw: st.DrawFn, request: rs.StoreEstimateRequest) -> str:
+    request.labels.update({f"zz-{i}": "v" for i in range(65)})
+    return "labels"
+
+
+def refuse_currency(draw: st.DrawFn, request: rs.StoreEstimateRequest) -> str:
+    request.estimate.currency_code = draw(st.sampled_from(["usd", "US", "USDX", "U\x00D", "$"]))
+    return "estimate.currency_code"
+
+
+def refuse_confidence(draw: st.DrawFn, request: rs.StoreEstimateRequest) -> str:
+    request.estimate.confidence_score = draw(
+        st.sampled_from([math.nan, math.inf, -math.inf, -0.001, 1.001, 2.0])
+    )
+    return "estimate.confidence_score"
+
+
+# (units, nanos, currency) -> the suffix of the field that must be named.
+_BAD_AMOUNTS = [
+    ((-1, 0, ""), ""),
+    ((0, -1, ""), ""),
+    ((10**12 + 1, 0, ""), ""),
+    ((1, 1_000_000_000, ""), ".nanos"),
+    ((1, -1, ""), ".nanos"),
+    ((-1, 1, ""), ".nanos"),
+    ((1, 0, "JPY"), ".currency_code"),
+]
+
+
+def refuse_amount(draw: st.DrawFn, request: rs.StoreEstimateRequest) -> str:
+    index = _resource_index(draw, request)
+    (units, nanos, currency), suffix = draw(st.sampled_from(_BAD_AMOUNTS))
+    field = draw(st.sampled_from(["monthly_cost", "hourly_cost"]))
+    bad = money_pb2.Money(units=units, nanos=nanos, currency_code=currency)
+    getattr(request.estimate.by_resource[index], field).CopyFrom(bad)
+    return f"estimate.by_resource[{index}].{field}{suffix}"
+
+
+def refuse_missing_amount(draw: st.DrawFn, request: rs.StoreEstimateRequest) -> str:
+    index = _resource_index(draw, request)
+    request.estimate.by_resource[index].ClearField("monthly_cost")
+    return f"estimate.by_resource[{index}].monthly_cost"
+
+
+def refuse_duplicate(draw: st.DrawFn, request: rs.StoreEstimateRequest) -> str:
+    index = _resource_index(draw, request)
+    resources = request.estimate.by_resource
+    resources.add().CopyFrom(resources[index])
+    return f"estimate.by_resource[{len(resources) - 1}].address"
+
+
+def refuse_struct(draw: st.DrawFn, request: rs.StoreEstimateRequest) -> str:
+    index = _resource_index(draw, request)
+    name = draw(st.sampled_from(["cost_drivers", "assumptions"]))
+    value = draw(
+        st.sampled_from(
+            [
+                {"k": math.nan},
+                {"k": [math.inf]},
+                {"k\x00": 1.0},
+                {"k": "a\x00"},
+                {"k": "x" * 70_000},
+            ]
+        )
+    )
+    getattr(request.estimate.by_resource[index], name).update(value)
+    return f"estimate.by_resource[{index}].{name}"
+
+
+def refuse_no_estimate(draw: st.DrawFn, request: rs.StoreEstimateRequest) -> str:
+    request.ClearField("estimate")
+    return "estimate"
+
+
+def refuse_too_many(draw: st.DrawFn, request: rs.StoreEstimateRequest) -> str:
+    request.estimate.ClearField("by_resource")
+    for name in ("total_monthly_cost", "by_service", "by_region"):
+        request.estimate.ClearField(name)
+    request.estimate.by_resource.extend(
+        estimate_pb2.ResourceCost(address=f"r{i}", monthly_cost=money_pb2.Money(units=1))
+        for i in range(10_001)
+    )
+    return "estimate.by_resource"
+
+
+def _nano() -> money_pb2.Money:
+    return money_pb2.Money(nanos=1)
+
+
+def refuse_total(draw: st.DrawFn, request: rs.StoreEstimateRequest) -> str:
+    total = sum((amount_of(r.monthly_cost) for r in request.estimate.by_resource), Decimal(0))
+    request.estimate.total_monthly_cost.CopyFrom(money_of(total + amount_of(_nano())))
+    return "estimate.total_monthly_cost"
+
+
+def refuse_service_total(draw: st.DrawFn, request: rs.StoreEstimateRequest) -> str:
+    _resource_index(draw, request)
+    estimate = request.estimate
+    estimate.ClearField("by_service")
+    estimate.by_service.extend(_service_costs(estimate.by_resource))
+    index = draw(st.integers(0, len(estimate.by_service) - 1))
+    wrong = amount_of(estimate.by_service[index].monthly_cost) + amount_of(_nano())
+    estimate.by_service[index].monthly_cost.CopyFrom(money_of(wrong))
+    return f"estimate.by_service[{index}].monthly_cost"
+
+
+def refuse_region_services(draw: st.DrawFn, request: rs.StoreEstimateRequest) -> str:
+    """A region whose per-service split does not add up (its own total does)."""
+    _resource_index(draw, request)
+    estimate = request.estimate
+    estimate.ClearField("by_region")
+    by_region: dict[str, list[estimate_pb2.ResourceCost]] = defaultdict(list)
+    for resource in estimate.by_resource:
+        by_region[resource.region or "unknown"].append(resource)
+    for region, members in by_region.items():
+        estimate.by_region.add(
+            region=region,
+            monthly_cost=money_of(sum((amount_of(r.monthly_cost) for r in members), Decimal(0))),
+            resource_count=len(members),
+            services=_service_costs(members),
+        )
+    index = draw(st.integers(0, len(estimate.by_region) - 1))
+    services = estimate.by_region[index].services
+    which = draw(st.integers(0, len(services) - 1))
+    if draw(st.booleans()):
+        wrong = amount_of(services[which].monthly_cost) + amount_of(_nano())
+        services[which].monthly_cost.CopyFrom(money_of(wrong))
+        return f"estimate.by_region[{index}].services[{which}].monthly_cost"
+    services[which].resource_count += 1
+    return f"estimate.by_region[{index}].services[{which}].resource_count"
+
+
+REFUSALS: list[Refusal] = [
+    refuse_text,
+    refuse_resource_text,
+    refuse_label,
+    refuse_label_count,
+    refuse_currency,
+    refuse_confidence,
+    refuse_amount,
+    refuse_missing_amount,
+    refuse_duplicate,
+    refuse_struct,
+    refuse_no_estimate,
+    refuse_too_many,
+    refuse_total,
+    refuse_service_total,
+    refuse_region_services,
+]
+
+
+def _simplest(strategy: st.SearchStrategy[Any]) -> Any:
+    """What a strategy draws first: its simplest value, the same on every run."""
+    return find(strategy, lambda _: True, settings=settings(database=None))
+
+
+def refused_example(refusal: Refusal) -> StoreCase:
+    """A fixed request breaking `refusal`'s rule, so every fixed run checks every rule."""
+    request = rs.StoreEstimateRequest(user_id="fuzz-refused", labels={"team": "fuzz"})
+    for address, service, region, units in (
+        ("aws_instance.web", "AmazonEC2", "us-east-1", 10),
+        ("aws_s3_bucket.logs", "AmazonS3", "us-east-1", 5),
+        ("aws_instance.eu", "AmazonEC2", "eu-west-1", 7),
+    ):
+        request.estimate.by_resource.add(
+            address=address,
+            service=service,
+            region=region,
+            monthly_cost=money_pb2.Money(units=units, nanos=5),
+        )
+    simplest = cast(st.DrawFn, _simplest)  # a draw that always takes the simplest value
+    return StoreCase(request, valid=False, refused_field=refusal(simplest, request))
+
+
+@st.composite
+def refused_store_cases(draw: st.DrawFn) -> StoreCase:
+    """A valid request with one documented rule broken: it must be refused, naming why."""
+    case = draw(valid_store_cases())
+    field = draw(st.sampled_from(REFUSALS))(draw, case.request)
+    return StoreCase(
+        case.request,
+        valid=False,
+        fresh_request_id=case.fresh_request_id and field != "request_id",
+        refused_field=field,
+    )
+
+
 STORE_CASES = st.one_of(
     valid_store_cases(),
     hostile_store_cases(),
     hostile_store_cases(),
-    st.just(StoreCase(rs.StoreEstimateRequest(), valid=False)),
+    refused_store_cases(),
+    refused_store_cases(),
+    st.just(StoreCase(rs.StoreEstimateRequest(), valid=False, refused_field="estimate")),
 )
 
 

@@ -89,10 +89,11 @@ def _json_bytes_bound(value: Any, depth: int) -> int:
         for key, item in value.items():
             if "\x00" in key:
                 raise _Refused("must not contain NUL characters")
-            total += len(key) * 6 + 4 + _json_bytes_bound(item, depth + 1)
+            # The key, its quotes, ": " and the ", " before the next key.
+            total += len(key) * 6 + 6 + _json_bytes_bound(item, depth + 1)
         return total
     if kind is list:
-        return 2 + sum(_json_bytes_bound(item, depth + 1) + 1 for item in value)
+        return 2 + sum(_json_bytes_bound(item, depth + 1) + 2 for item in value)  # ", "
     return 32  # integers, booleans, null
 
 

@@ -1,0 +1,188 @@
+"""The one mapper from domain errors to gRPC statuses: codes, details, sizes, no leaks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+import pytest
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+
+from ledger_server.domain import errors
+from ledger_server.domain.errors import FieldViolation
+from ledger_server.rpc.errors import (
+    MAX_TEXT,
+    MAX_VIOLATION_BYTES,
+    internal_status,
+    status_code,
+    to_status,
+    unavailable_status,
+)
+from tests.support.leaks import assert_no_leak, status_texts
+
+
+def decoded(status: grpc.Status) -> tuple[status_pb2.Status, Any, Any]:
+    """The google.rpc.Status in the trailer, its ErrorInfo and its BadRequest (or None)."""
+    ((key, value),) = status.trailing_metadata
+    assert key == "grpc-status-details-bin"
+    rich = status_pb2.Status.FromString(value)
+    assert rich.code == status.code.value[0] and rich.message == status.details
+    info = bad_request = None
+    for detail in rich.details:
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            assert info is None, "one ErrorInfo"
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+        elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            assert bad_request is None, "one BadRequest"
+            bad_request = error_details_pb2.BadRequest()
+            detail.Unpack(bad_request)
+        else:
+            raise AssertionError(f"unexpected detail {detail.type_url}")
+    return rich, info, bad_request
+
+
+class EvaluationNotFound(errors.NotFound):
+    """A later service's subclass: mapped by its nearest mapped base."""
+
+
+class Unmapped(errors.LedgerError):
+    pass
+
+
+G, C = grpc.StatusCode, code_pb2
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "rpc_code"),
+    [
+        (
+            errors.InvalidArgument([FieldViolation("f", "d")]),
+            G.INVALID_ARGUMENT,
+            C.INVALID_ARGUMENT,
+        ),
+        (errors.NotFound("job", "x"), G.NOT_FOUND, C.NOT_FOUND),
+        (EvaluationNotFound("evaluation", "e"), G.NOT_FOUND, C.NOT_FOUND),
+        (errors.AlreadyExists("m"), G.ALREADY_EXISTS, C.ALREADY_EXISTS),
+        (errors.FailedPrecondition("m"), G.FAILED_PRECONDITION, C.FAILED_PRECONDITION),
+        (errors.Unauthenticated("m"), G.UNAUTHENTICATED, C.UNAUTHENTICATED),
+        (errors.PermissionDenied("m"), G.PERMISSION_DENIED, C.PERMISSION_DENIED),
+        (errors.Unavailable("m"), G.UNAVAILABLE, C.UNAVAILABLE),
+        (errors.Aborted("m"), G.ABORTED, C.ABORTED),
+        (errors.DataLoss("m"), G.DATA_LOSS, C.DATA_LOSS),
+        (errors.ResourceExhausted("m"), G.RESOURCE_EXHAUSTED, C.RESOURCE_EXHAUSTED),
+        (errors.OutOfRange("m"), G.OUT_OF_RANGE, C.OUT_OF_RANGE),
+        (Unmapped("m"), G.INTERNAL, C.INTERNAL),
+    ],
+)
+def test_each_domain_error_has_its_status_code(
+    error: errors.LedgerError, code: grpc.StatusCode, rpc_code: int
+) -> None:
+    assert status_code(error) == code
+    status = to_status(error)
+    assert status.code == code
+    rich, info, _ = decoded(status)
+    assert (rich.code, info.domain, info.reason) == (rpc_code, "ledger.v1", error.reason)
+
+
+def test_to_status_carries_message_reason_domain_and_metadata() -> None:
+    status = to_status(
+        errors.AlreadyExists("used before", reason="REQUEST_ID_REUSED", metadata={"k": "v"})
+    )
+    rich, info, bad_request = decoded(status)
+    assert (status.details, rich.message) == ("used before", "used before")
+    assert (info.reason, info.domain, dict(info.metadata)) == (
+        "REQUEST_ID_REUSED",
+        "ledger.v1",
+        {"k": "v"},
+    )
+    assert bad_request is None
+
+
+def test_to_status_gives_invalid_argument_its_field_violations() -> None:
+    status = to_status(
+        errors.InvalidArgument([FieldViolation("a", "x"), FieldViolation("b.c[0]", "y")])
+    )
+    rich, info, bad_request = decoded(status)
+    assert status.details == "invalid request: a: x; b.c[0]: y"
+    assert (info.reason, dict(info.metadata)) == ("INVALID_ARGUMENT", {})
+    assert [(v.field, v.description) for v in bad_request.field_violations] == [
+        ("a", "x"),
+        ("b.c[0]", "y"),
+    ]
+    assert [d.type_url for d in rich.details] == [
+        "type.googleapis.com/google.rpc.ErrorInfo",
+        "type.googleapis.com/google.rpc.BadRequest",
+    ]
+
+
+def test_long_texts_are_cut_so_details_fit_a_trailer() -> None:
+    long = "x" * 1000
+    status = to_status(errors.FailedPrecondition(long, metadata={"k" * 100: long}))
+    _, info, _ = decoded(status)
+    assert status.details == "x" * 599 + "…"
+    assert dict(info.metadata) == {"k" * 63 + "…": "x" * (MAX_TEXT - 1) + "…"}
+    short = to_status(errors.FailedPrecondition("x" * 600, metadata={"k" * 64: "v" * MAX_TEXT}))
+    _, short_info, _ = decoded(short)
+    assert short.details == "x" * 600
+    assert dict(short_info.metadata) == {"k" * 64: "v" * MAX_TEXT}
+    violation = FieldViolation("f" * 300, "d" * 300)
+    _, _, bad_request = decoded(to_status(errors.InvalidArgument([violation])))
+    (shown,) = bad_request.field_violations
+    assert (shown.field, shown.description) == ("f" * 199 + "…", "d" * 199 + "…")
+
+
+def test_many_violations_are_cut_to_a_budget_and_the_rest_counted() -> None:
+    many = [FieldViolation(f"estimate.by_resource[{i}].address", "is required") for i in range(500)]
+    status = to_status(errors.InvalidArgument(many))
+    _, info, bad_request = decoded(status)
+    shown = list(bad_request.field_violations)
+    assert [v.field for v in shown] == [v.field for v in many[: len(shown)]]
+    assert sum(v.ByteSize() for v in shown) <= MAX_VIOLATION_BYTES
+    one_more = error_details_pb2.BadRequest.FieldViolation(
+        field=many[len(shown)].field, description="is required"
+    )
+    assert sum(v.ByteSize() for v in shown) + one_more.ByteSize() > MAX_VIOLATION_BYTES
+    assert dict(info.metadata) == {"violations_left_out": str(500 - len(shown))}
+    huge = [FieldViolation("f", "d" * 5000)]
+    _, huge_info, huge_bad = decoded(to_status(errors.InvalidArgument(huge)))
+    assert len(huge_bad.field_violations) == 1  # the first always shows, however long
+    assert dict(huge_info.metadata) == {}
+
+
+def test_internal_status_carries_only_a_correlation_id() -> None:
+    status = internal_status("abc123")
+    rich, info, bad_request = decoded(status)
+    assert status.code == grpc.StatusCode.INTERNAL and rich.code == code_pb2.INTERNAL
+    assert status.details == "internal error; quote correlation id abc123 to the operators"
+    assert (info.reason, info.domain, dict(info.metadata)) == (
+        "INTERNAL",
+        "ledger.v1",
+        {"correlation_id": "abc123"},
+    )
+    assert bad_request is None
+    assert_no_leak(status_texts(rich), "INTERNAL")
+
+
+def test_unavailable_status_says_the_database_is_away() -> None:
+    status = unavailable_status("the database is unavailable; retry shortly")
+    _, info, _ = decoded(status)
+    assert (status.code, status.details) == (
+        grpc.StatusCode.UNAVAILABLE,
+        "the database is unavailable; retry shortly",
+    )
+    assert (info.reason, info.domain) == ("DATABASE_UNAVAILABLE", "ledger.v1")
+
+
+def test_violations_fill_the_budget_exactly_before_any_is_left_out() -> None:
+    # Each violation is 100 bytes on the wire (2 + 48 and 2 + 48): 30 fill 3,000 exactly.
+    def violation(i: int) -> FieldViolation:
+        return FieldViolation(f"{i:02}".ljust(48, "f"), "d" * 48)
+
+    assert (
+        error_details_pb2.BadRequest.FieldViolation(field="f" * 48, description="d" * 48)
+    ).ByteSize() * 30 == MAX_VIOLATION_BYTES
+    _, info, exact = decoded(to_status(errors.InvalidArgument([violation(i) for i in range(30)])))
+    assert (len(exact.field_violations), dict(info.metadata)) == (30, {})
+    _, info, over = decoded(to_status(errors.InvalidArgument([violation(i) for i in range(31)])))
+    assert (len(over.field_violations), dict(info.metadata)) == (30, {"violations_left_out": "1"})
