@@ -13,6 +13,9 @@ from decimal import Decimal
 NANOS_PER_UNIT = 1_000_000_000
 NANO = Decimal("0.000000001")
 INT64_MAX = 2**63 - 1
+# 40 digits hold every int64 number of units with 9 fractional digits: scaling by 10^9
+# in this context never rounds, whatever precision the caller's own context has.
+_EXACT = decimal.Context(prec=40)
 
 
 def split(amount: Decimal) -> tuple[int, int]:
@@ -24,6 +27,13 @@ def split(amount: Decimal) -> tuple[int, int]:
     """
     if not amount.is_finite():
         raise ValueError(f"money must be a finite number, got {amount}")
+    # The common case, cheaply: at most 9 fractional digits and far inside int64.
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent >= -9 and amount.adjusted() < 18:
+        total = int(amount.scaleb(9, _EXACT))
+        sign = -1 if total < 0 else 1
+        whole, fraction = divmod(abs(total), NANOS_PER_UNIT)
+        return sign * whole, sign * fraction
     # Enough precision for every int64 units value plus 9 fractional digits, so the
     # checks below never round.
     with decimal.localcontext() as context:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -172,10 +172,16 @@ def money_out(amount: Decimal, currency: str) -> money_pb2.Money:
     return money_pb2.Money(currency_code=currency, units=wire.units, nanos=wire.nanos)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SECOND = timedelta(seconds=1)
+
+
 def time_out(moment: datetime) -> timestamp_pb2.Timestamp:
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
+    # Exact integer arithmetic (floor division keeps nanos positive before 1970), and a
+    # few times cheaper than Timestamp.FromDatetime on every job a reply carries.
+    return timestamp_pb2.Timestamp(
+        seconds=(moment - _EPOCH) // _SECOND, nanos=moment.microsecond * 1000
+    )
 
 
 _STATUS = {STATUS_COMPLETED: estimate_pb2.JOB_STATUS_COMPLETED}
