@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from ledger_server.domain.cache import ImmutableCache
 from ledger_server.domain.results_store.estimates import Job
-from ledger_server.domain.results_store.use_cases import ResultsStore, job_size
+from ledger_server.domain.results_store.use_cases import ResultsStore, _CachedJob, job_size
 
 
 def text_cache(capacity: int, max_bytes: int) -> ImmutableCache[int, str]:
@@ -83,6 +83,29 @@ def test_the_job_cache_is_bounded_by_bytes_not_only_by_jobs() -> None:
     cache = store._jobs
     for _ in range(3_000):
         job = big_job(2_000)
-        cache.put(job.job_id, job)
+        cache.put(job.job_id, _CachedJob(job))
     assert cache.size_bytes <= 64 * 1024 * 1024
     assert len(cache) < 3_000
+
+
+def test_a_cached_job_is_rendered_once_and_kept_with_it() -> None:
+    store = ResultsStore(transactions=None, cache_size=10)  # type: ignore[arg-type]
+    job = big_job(1)
+    store._jobs.put(job.job_id, _CachedJob(job))
+    calls: list[str] = []
+
+    def render(seen: Job) -> str:
+        calls.append("render")
+        return f"reply for {seen.job_id}"
+
+    def other(seen: Job) -> str:
+        return "other"
+
+    key = str(job.job_id)
+    assert store.peek_rendered(key, render) == f"reply for {job.job_id}"
+    assert store.peek_rendered(key, render) == f"reply for {job.job_id}"
+    assert calls == ["render"]  # the second read reused the first rendering
+    assert store.peek_rendered(key, other) == "other"  # another renderer is not confused
+    assert store.peek_rendered(key.upper(), render) == f"reply for {job.job_id}"
+    assert store.peek_rendered("{" + key + "}", render) is None  # not a canonical id
+    assert store.peek_rendered(str(uuid.uuid4()), render) is None  # not cached: no render

@@ -10,7 +10,7 @@ import re
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from ledger_server.domain import cursors, idempotency
 from ledger_server.domain.cache import ImmutableCache
@@ -46,6 +46,7 @@ from ledger_server.domain.validation import check_text
 
 STORE_ESTIMATE = "StoreEstimate"
 TotalT = TypeVar("TotalT", ServiceTotal, RegionTotal)
+R = TypeVar("R")
 
 # One cursor spec per List: what its page token holds and how each part parses back.
 # ListJobs has one per key shape of its orders, in job_order.
@@ -91,13 +92,27 @@ def job_size(job: Job) -> int:
     return 1200 + text + labels
 
 
+class _CachedJob:
+    """A job in the cache, and what the RPC layer rendered from it (see peek_rendered)."""
+
+    __slots__ = ("job", "rendered")
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        self.rendered: tuple[Callable[[Job], object], object] | None = None
+
+    def size(self) -> int:
+        # The rendering (a reply message) holds about what the job holds.
+        return 2 * job_size(self.job)
+
+
 class ResultsStore:
     def __init__(self, transactions: Transactions, *, cache_size: int = 10_000) -> None:
         self._transactions = transactions
         # Jobs are never rewritten and a job id never names another version: the one
         # kind of record the cache may hold.
-        self._jobs: ImmutableCache[uuid.UUID, Job] = ImmutableCache(
-            cache_size, max_bytes=JOB_CACHE_BYTES, size_of=job_size
+        self._jobs: ImmutableCache[uuid.UUID, _CachedJob] = ImmutableCache(
+            cache_size, max_bytes=JOB_CACHE_BYTES, size_of=_CachedJob.size
         )
 
     def store_estimate(self, command: StoreEstimateCommand, request: RequestKey | None) -> Job:
@@ -114,11 +129,31 @@ class ResultsStore:
             return uow.results.add_job(new_job)
 
         job = self._transactions.run(write)
-        self._jobs.put(job.job_id, job)
+        self._jobs.put(job.job_id, _CachedJob(job))
         return job
 
     def peek_job(self, job_id: str) -> Job | None:
         """The job if it is cached: answers without touching the database."""
+        entry = self._peek(job_id)
+        return None if entry is None else entry.job
+
+    def peek_rendered(self, job_id: str, render: Callable[[Job], R]) -> R | None:
+        """A cached job as `render` shows it (the RPC layer's reply), made once per job.
+
+        A job never gets a new version, so nothing rendered from it does either: the
+        rendering is kept in the job's cache entry, next to the job, and goes with it.
+        `render` must depend on the job alone; an entry keeps the last renderer's result.
+        """
+        entry = self._peek(job_id)
+        if entry is None:
+            return None
+        rendered = entry.rendered
+        if rendered is None or rendered[0] is not render:
+            rendered = (render, render(entry.job))
+            entry.rendered = rendered  # one reference swap: safe without a lock
+        return cast(R, rendered[1])
+
+    def _peek(self, job_id: str) -> _CachedJob | None:
         if not _CANONICAL_UUID.fullmatch(job_id):
             return None
         return self._jobs.get(uuid.UUID(job_id))
@@ -127,7 +162,7 @@ class ResultsStore:
         key = parse_id(job_id, "job_id")
         cached = self._jobs.get(key)
         if cached is not None:
-            return cached
+            return cached.job
         with self._transactions.begin() as uow:
             return self._require_job(uow.results, key)
 
@@ -290,9 +325,9 @@ class ResultsStore:
     def _require_job(self, repo: ResultsRepository, job_id: uuid.UUID) -> Job:
         cached = self._jobs.get(job_id)
         if cached is not None:
-            return cached
+            return cached.job
         job = repo.get_job(job_id)
         if job is None:
             raise NotFound("job", str(job_id))
-        self._jobs.put(job_id, job)
+        self._jobs.put(job_id, _CachedJob(job))
         return job

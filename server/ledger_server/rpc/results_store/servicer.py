@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ledger.v1 import results_store_service_pb2 as rs
 from ledger_server.api_keys import Role
+from ledger_server.domain.results_store.estimates import Job
 from ledger_server.domain.results_store.use_cases import ResultsStore
 from ledger_server.rpc.handler import Call, Runtime, unary
 from ledger_server.rpc.idempotency import request_key
@@ -34,11 +35,15 @@ class ResultsStoreServicer(Servicer, service=rs.DESCRIPTOR.services_by_name["Res
 
     @unary(Role.READER)
     async def GetJob(self, request: rs.GetJobRequest, call: Call) -> rs.GetJobResponse:  # noqa: N802
-        # Jobs never change, so a cached one is answered right here on the event loop.
-        job = self.store.peek_job(request.job_id)
-        if job is None:
+        # A job never changes, so its reply is built once and kept with the job in the
+        # use case's cache: a repeat read is answered right here on the event loop.
+        reply = self.store.peek_rendered(request.job_id, _get_job_reply)
+        if reply is None:
             job = await self.runtime.offload(self.store.get_job, request.job_id)
-        return rs.GetJobResponse(job=convert.job_out(job))
+            reply = self.store.peek_rendered(request.job_id, _get_job_reply)
+            if reply is None:  # the cache is off or full of larger jobs
+                reply = _get_job_reply(job)
+        return reply
 
     @unary(Role.READER)
     async def ListJobs(self, request: rs.ListJobsRequest, call: Call) -> rs.ListJobsResponse:  # noqa: N802
@@ -124,3 +129,8 @@ class ResultsStoreServicer(Servicer, service=rs.DESCRIPTOR.services_by_name["Res
             points=[convert.trend_point_out(p) for p in page.items],
             next_page_token=page.next_page_token,
         )
+
+
+def _get_job_reply(job: Job) -> rs.GetJobResponse:
+    """The GetJob reply for `job`; shared between calls, so never modified after this."""
+    return rs.GetJobResponse(job=convert.job_out(job))
