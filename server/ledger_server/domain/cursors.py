@@ -61,3 +61,10 @@ def uuid_id(text: str) -> uuid.UUID:
         return uuid.UUID(text)
     except ValueError:
         raise bad_token() from None
+
+
+def sequence(text: str) -> int:
+    """A non-negative 64-bit count, like a log line's sequence number."""
+    if not text.isdecimal() or len(text) > 19 or int(text) > 2**63 - 1:
+        raise bad_token()
+    return int(text)

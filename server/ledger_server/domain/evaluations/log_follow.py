@@ -1,0 +1,190 @@
+"""Following an evaluation's log like `tail -f`, with one database read per wake-up.
+
+Each followed evaluation has one `_Tail` per server process, shared by all its
+followers: when a change wake-up arrives (an append committed in any process), the tail
+reads the new lines once and every follower takes them from its memory. So 500
+followers of one evaluation cost one read per append, not 500, and share each batch
+object (and the reply the RPC layer renders from it). A follower whose cursor is older
+than what the tail keeps (it reconnected far behind, or reads slower than lines come)
+catches up with reads of its own, then joins the tail.
+
+The tail also reads after `poll_seconds` without a wake-up, so a lost one (the listener
+was reconnecting) delays lines, never loses them. A follower ends once the evaluation
+has a final status and every line was delivered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+from ledger_server.domain.changes import Changes, ChangeWatch
+from ledger_server.domain.evaluations.log_lines import LogBatch
+from ledger_server.domain.evaluations.log_ports import LOG_TOPIC
+from ledger_server.domain.evaluations.log_use_cases import EvaluationLogs, LogRead
+
+T = TypeVar("T")
+# Runs blocking work (a database read) off the event loop: offload(fn, *args).
+Offload = Callable[..., Awaitable[Any]]
+
+POLL_SECONDS = 2.0
+# Lines each tail keeps for followers a little behind; older ones are read again.
+KEEP_LINES = 50_000
+
+
+class _Tail:
+    """The newest lines of one evaluation, as this process last read them."""
+
+    def __init__(self, end: int) -> None:
+        self.end = end  # the last sequence read
+        self.recent: deque[LogBatch] = deque()
+        self.recent_lines = 0
+        self.finished = False
+        self.error: BaseException | None = None
+        self.advanced = asyncio.Event()
+        self.followers = 0
+        self.reader: asyncio.Task[None] | None = None
+        self.watch: ChangeWatch | None = None
+
+    def first_kept(self) -> int:
+        return self.recent[0].first_sequence if self.recent else self.end + 1
+
+    def add(self, read: LogRead, keep_lines: int) -> None:
+        for batch in read.batches:
+            self.recent.append(batch)
+            self.recent_lines += len(batch.lines)
+            self.end = batch.last_sequence
+        while self.recent_lines > keep_lines and len(self.recent) > 1:
+            self.recent_lines -= len(self.recent.popleft().lines)
+        self.finished = read.finished
+        self.wake()
+
+    def after(self, cursor: int) -> list[LogBatch]:
+        return [batch.after(cursor) for batch in self.recent if batch.last_sequence > cursor]
+
+    def wake(self) -> None:
+        event, self.advanced = self.advanced, asyncio.Event()
+        event.set()
+
+
+class LogFollowers:
+    """The log streams of one server process: built once by the composition root."""
+
+    def __init__(
+        self,
+        logs: EvaluationLogs,
+        changes: Changes,
+        offload: Offload,
+        *,
+        poll_seconds: float = POLL_SECONDS,
+        keep_lines: int = KEEP_LINES,
+    ) -> None:
+        self._logs = logs
+        self._changes = changes
+        self._offload = offload
+        self._poll_seconds = poll_seconds
+        self._keep_lines = keep_lines
+        self._tails: dict[str, _Tail] = {}
+
+    async def _last(self, evaluation_id: str, after_sequence: int) -> int:
+        last: int = await self._offload(self._logs.log_end, evaluation_id, after_sequence)
+        return last
+
+    async def _read(self, evaluation_id: str, after_sequence: int) -> LogRead:
+        read: LogRead = await self._offload(self._logs.read_after, evaluation_id, after_sequence)
+        return read
+
+    async def read(self, evaluation_id: str, after_sequence: int) -> AsyncIterator[LogBatch]:
+        """The lines after `after_sequence` that exist now, then the end."""
+        await self._last(evaluation_id, after_sequence)
+        cursor = after_sequence
+        while True:
+            read = await self._read(evaluation_id, cursor)
+            for batch in read.batches:
+                yield batch
+                cursor = batch.last_sequence
+            if not read.more:
+                return
+
+    async def follow(self, evaluation_id: str, after_sequence: int) -> AsyncIterator[LogBatch]:
+        """The lines after `after_sequence`, then each new one as it is committed, until
+        the evaluation is final and every line was yielded."""
+        last = await self._last(evaluation_id, after_sequence)
+        tail = self._join(evaluation_id, last)
+        cursor = after_sequence
+        try:
+            while True:
+                if tail.error is not None:
+                    raise tail.error
+                if cursor < tail.first_kept() - 1:
+                    # Behind what the tail keeps: catch up with reads of our own.
+                    read = await self._read(evaluation_id, cursor)
+                    for batch in read.batches:
+                        yield batch
+                        cursor = batch.last_sequence
+                    if read.finished:
+                        return
+                    continue
+                for batch in tail.after(cursor):
+                    yield batch
+                    cursor = batch.last_sequence
+                if cursor >= tail.end:
+                    if tail.finished:
+                        return
+                    advanced = tail.advanced
+                    if tail.error is None:
+                        await advanced.wait()
+        finally:
+            self._leave(evaluation_id, tail)
+
+    def _join(self, evaluation_id: str, last: int) -> _Tail:
+        tail = self._tails.get(evaluation_id)
+        if tail is None:
+            tail = _Tail(last)
+            self._tails[evaluation_id] = tail
+            tail.watch = self._changes.watch(LOG_TOPIC, evaluation_id)
+            tail.reader = asyncio.create_task(self._keep_reading(evaluation_id, tail))
+        tail.followers += 1
+        return tail
+
+    def _leave(self, evaluation_id: str, tail: _Tail) -> None:
+        tail.followers -= 1
+        if tail.followers > 0:
+            return
+        if self._tails.get(evaluation_id) is tail:
+            del self._tails[evaluation_id]
+        if tail.reader is not None:
+            tail.reader.cancel()
+        if tail.watch is not None:
+            tail.watch.close()
+
+    async def _keep_reading(self, evaluation_id: str, tail: _Tail) -> None:
+        """The one reader of a tail: after each wake-up (or poll), the lines after its end."""
+        assert tail.watch is not None
+        try:
+            while not tail.finished:
+                read = await self._read(evaluation_id, tail.end)
+                tail.add(read, self._keep_lines)
+                if tail.finished:
+                    break
+                if not read.more:
+                    await tail.watch.changed(self._poll_seconds)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # e.g. the database went away: followers end with it
+            tail.error = error
+            tail.wake()
+        finally:
+            # A tail that stops reading must not be joined by new followers.
+            if self._tails.get(evaluation_id) is tail:
+                del self._tails[evaluation_id]
+            with contextlib.suppress(Exception):
+                tail.watch.close()
+
+    @property
+    def followed(self) -> int:
+        """How many evaluations this process follows now (one reader each)."""
+        return len(self._tails)

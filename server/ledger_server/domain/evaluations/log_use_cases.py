@@ -1,0 +1,135 @@
+"""Evaluation log use cases: append batches of lines, page through them, read after a cursor.
+
+Appends and status changes of one evaluation serialise on the evaluation's lock, which
+gives two promises. Sequences are gapless: each append reads the last sequence and
+writes the next ones while no other append of that evaluation can. And no line is
+appended after the evaluation reached a final status, so a follower that has read every
+line committed before it saw the final status has read them all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ledger_server.domain import cursors
+from ledger_server.domain.errors import (
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    OutOfRange,
+)
+from ledger_server.domain.evaluations.log_lines import (
+    AppendLogsCommand,
+    AppendResult,
+    LogBatch,
+    LogLine,
+    check_batch,
+    next_first_sequence,
+    resend_result,
+)
+from ledger_server.domain.paging import CursorSpec, Page, page_size
+from ledger_server.domain.ports import Transactions, UnitOfWork
+
+LIST_EVALUATION_LOGS = CursorSpec("ListEvaluationLogs", cursors.sequence)
+DEFAULT_PAGE_LINES = 1_000
+MAX_PAGE_LINES = 10_000
+# A read for a follower: enough to keep up with 100k lines/s in a few reads a second,
+# bounded so one reply stays far below the 16 MiB message limit.
+READ_LINES = 20_000
+READ_CHARACTERS = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class LogRead:
+    """Lines after a cursor, and whether they are the last the evaluation will have."""
+
+    batches: list[LogBatch]
+    # Lines were left out to keep the read small: read again at once.
+    more: bool
+    # The evaluation is final and `batches` reach its last line: nothing more will come.
+    finished: bool
+
+
+class EvaluationLogs:
+    def __init__(self, transactions: Transactions) -> None:
+        self._transactions = transactions
+
+    def append(self, command: AppendLogsCommand) -> AppendResult:
+        """Stores one batch (or finds its earlier send); returns its lines' sequences."""
+        check_evaluation_id(command.evaluation_id)
+        check_batch(command)
+
+        def work(uow: UnitOfWork) -> AppendResult:
+            uow.lock(evaluation_lock_key(command.evaluation_id))
+            if command.batch_id:
+                stored = uow.evaluation_logs.find_batch(command.evaluation_id, command.batch_id)
+                if stored is not None:
+                    return resend_result(stored, command.fingerprint, command.batch_id)
+            if is_final(uow, command.evaluation_id):
+                raise FailedPrecondition(
+                    f"evaluation {command.evaluation_id!r} has finished: its log is closed",
+                    reason="EVALUATION_FINISHED",
+                    metadata={"evaluation_id": command.evaluation_id},
+                )
+            last = uow.evaluation_logs.last_sequence(command.evaluation_id)
+            first = next_first_sequence(last)
+            if not command.lines:
+                return AppendResult(first, last, stored=False)
+            uow.evaluation_logs.add_batch(
+                command.evaluation_id, first, command.lines, command.batch_id, command.fingerprint
+            )
+            return AppendResult(first, first + len(command.lines) - 1, stored=True)
+
+        return self._transactions.run(work)
+
+    def list_logs(self, evaluation_id: str, size: int, page_token: str) -> Page[LogLine]:
+        """Lines oldest first, `size` per page (0: 1,000; at most 10,000)."""
+        check_evaluation_id(evaluation_id)
+        limit = page_size(size, default=DEFAULT_PAGE_LINES, maximum=MAX_PAGE_LINES)
+        cursor = LIST_EVALUATION_LOGS.decode(page_token, [evaluation_id])
+        after = 0 if cursor is None else int(cursor[0])
+        with self._transactions.begin() as uow:
+            is_final(uow, evaluation_id)  # NOT_FOUND for an unknown evaluation
+            batches, _ = uow.evaluation_logs.read_after(
+                evaluation_id, after, limit + 1, READ_CHARACTERS
+            )
+        lines = [line for batch in batches for line in batch.lines][: limit + 1]
+        return LIST_EVALUATION_LOGS.page(lines, limit, [evaluation_id], _sequence_of)
+
+    def read_after(self, evaluation_id: str, after_sequence: int) -> LogRead:
+        """The next lines after `after_sequence` for a stream, and whether they are all.
+
+        The status is read before the lines: a final status read first means every line
+        (all committed before it) is visible to the read of lines that follows.
+        """
+        with self._transactions.begin() as uow:
+            final = is_final(uow, evaluation_id)
+            batches, more = uow.evaluation_logs.read_after(
+                evaluation_id, after_sequence, READ_LINES, READ_CHARACTERS
+            )
+        return LogRead(batches, more=more, finished=final and not more)
+
+    def log_end(self, evaluation_id: str, after_sequence: int) -> int:
+        """The evaluation's last sequence; checks a stream may start at `after_sequence`.
+
+        NOT_FOUND for an unknown evaluation; OUT_OF_RANGE past the last stored line (no
+        server gave that cursor out).
+        """
+        check_evaluation_id(evaluation_id)
+        if after_sequence < 0:
+            raise InvalidArgument([FieldViolation("after_sequence", "must not be negative")])
+        with self._transactions.begin() as uow:
+            is_final(uow, evaluation_id)
+            last = uow.evaluation_logs.last_sequence(evaluation_id)
+        if after_sequence > last:
+            raise OutOfRange(
+                f"after_sequence {after_sequence} is past the last line ({last}) of "
+                f"evaluation {evaluation_id!r}",
+                reason="AFTER_LAST_LINE",
+                metadata={"evaluation_id": evaluation_id, "last_sequence": str(last)},
+            )
+        return last
+
+
+def _sequence_of(line: LogLine) -> tuple[int]:
+    return (line.sequence,)
