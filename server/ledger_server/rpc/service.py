@@ -64,6 +64,8 @@ def rpc_spec(servicer: type[Any] | Any, name: str) -> RpcSpec | None:
 def _method_handler(method: MethodDescriptor, handler: Any) -> grpc.RpcMethodHandler[Any, Any]:
     parse = lenient_parser(message_factory.GetMessageClass(method.input_type))
     serialize = message_factory.GetMessageClass(method.output_type).SerializeToString
+    if method.server_streaming:
+        serialize = _passing_serialized(serialize)
     if method.client_streaming and method.server_streaming:
         make = grpc.stream_stream_rpc_method_handler
     elif method.client_streaming:
@@ -73,6 +75,22 @@ def _method_handler(method: MethodDescriptor, handler: Any) -> grpc.RpcMethodHan
     else:
         make = grpc.unary_unary_rpc_method_handler
     return make(handler, request_deserializer=parse, response_serializer=serialize)
+
+
+def _passing_serialized(serialize: Any) -> Any:
+    """A stream's serializer that also takes a reply already serialized (`bytes`).
+
+    Many streams may send the same reply (every follower of one log receives the same
+    lines): it is then serialized once, by the handler, and shared.
+    """
+
+    def serializer(message: Any) -> bytes:
+        if isinstance(message, bytes):
+            return message
+        data: bytes = serialize(message)
+        return data
+
+    return serializer
 
 
 def add_to_server(servicer: Servicer, server: grpc.aio.Server) -> None:
