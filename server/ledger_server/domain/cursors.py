@@ -61,3 +61,10 @@ def uuid_id(text: str) -> uuid.UUID:
         return uuid.UUID(text)
     except ValueError:
         raise bad_token() from None
+
+
+def whole_number(text: str) -> int:
+    """A non-negative integer that fits int64: a version, an IDENTITY id."""
+    if not text.isdecimal() or len(text) > 19 or int(text) > 2**63 - 1:
+        raise bad_token()
+    return int(text)

@@ -1,0 +1,1 @@
+"""EvaluationService: versioned evaluation records, their outputs, events and statistics."""

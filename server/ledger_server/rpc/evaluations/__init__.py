@@ -1,0 +1,1 @@
+"""EvaluationService over the wire."""

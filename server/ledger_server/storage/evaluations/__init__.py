@@ -1,0 +1,1 @@
+"""EvaluationService tables, repository and blob store."""
