@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -30,6 +32,8 @@ def server_settings(**overrides: object) -> Settings:
         ),
         health_interval=0.2,
         pool_size=8,
+        # Evaluation blobs of a test run: never the developer's own store.
+        blob_dir=Path(tempfile.mkdtemp(prefix="ledger-test-blobs-")),
     )
     for name, value in overrides.items():
         setattr(settings, name, value)

@@ -21,6 +21,7 @@ from ledger_server.domain.ports import Transactions
 from ledger_server.domain.results_store.use_cases import ResultsStore
 from ledger_server.reflection import enable_reflection
 from ledger_server.rpc.auth import Authorizer
+from ledger_server.rpc.evaluations.wiring import evaluation_servicer
 from ledger_server.rpc.handler import Runtime
 from ledger_server.rpc.results_store.servicer import ResultsStoreServicer
 from ledger_server.rpc.service import Servicer, add_to_server
@@ -43,6 +44,7 @@ def build_servicers(
         ResultsStoreServicer(
             runtime, ResultsStore(transactions, cache_size=settings.job_cache_size)
         ),
+        evaluation_servicer(settings, runtime, transactions),
     ]
 
 

@@ -46,6 +46,14 @@ class Settings:
     # host:port for Prometheus to scrape GET /metrics; empty: no metrics at all. With
     # several workers the supervisor serves every worker's figures there.
     metrics_listen: str = ""
+    # The evaluation outputs' blob store (content-addressed files); empty: <data_dir>/blobs.
+    blob_dir: Path | None = None
+    # Evaluation outputs up to this many bytes stay in the database as written, up to
+    # the second compressed there; larger ones go to the blob store.
+    output_inline_max_bytes: int = 10 * 1024
+    output_database_max_bytes: int = 100 * 1024
+    # redis://host:port/db of an optional read-through cache of evaluation versions.
+    redis_url: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -70,11 +78,27 @@ class Settings:
         settings.pool_size = int(env.get("LEDGER_DB_POOL_SIZE", settings.pool_size))
         settings.workers = _positive_int(env.get("LEDGER_WORKERS", "1"), "LEDGER_WORKERS")
         settings.metrics_listen = env.get("LEDGER_METRICS_LISTEN", settings.metrics_listen)
+        if env.get("LEDGER_BLOB_DIR"):
+            settings.blob_dir = Path(env["LEDGER_BLOB_DIR"])
+        settings.output_inline_max_bytes = _positive_int(
+            env.get("LEDGER_OUTPUT_INLINE_MAX_BYTES", str(settings.output_inline_max_bytes)),
+            "LEDGER_OUTPUT_INLINE_MAX_BYTES",
+        )
+        settings.output_database_max_bytes = _positive_int(
+            env.get("LEDGER_OUTPUT_DATABASE_MAX_BYTES", str(settings.output_database_max_bytes)),
+            "LEDGER_OUTPUT_DATABASE_MAX_BYTES",
+        )
+        settings.redis_url = env.get("LEDGER_REDIS_URL", settings.redis_url)
         settings.max_concurrent_streams = _positive_int(
             env.get("LEDGER_MAX_CONCURRENT_STREAMS", str(settings.max_concurrent_streams)),
             "LEDGER_MAX_CONCURRENT_STREAMS",
         )
         return settings
+
+    @property
+    def blob_root(self) -> Path:
+        """Where evaluation blobs live: LEDGER_BLOB_DIR, else beside the embedded data."""
+        return self.blob_dir if self.blob_dir is not None else self.data_dir / "blobs"
 
     @property
     def set_role(self) -> str:
@@ -98,6 +122,10 @@ class Settings:
             raise ValueError(
                 f"refusing to listen on {self.listen} with no API keys: set LEDGER_API_KEYS "
                 "or LEDGER_API_KEYS_FILE, or listen on 127.0.0.1 / [::1] / localhost"
+            )
+        if self.output_database_max_bytes < self.output_inline_max_bytes:
+            raise ValueError(
+                "LEDGER_OUTPUT_DATABASE_MAX_BYTES must not be below LEDGER_OUTPUT_INLINE_MAX_BYTES"
             )
         if self.workers < 1:
             raise ValueError(f"workers must be at least 1, got {self.workers}")

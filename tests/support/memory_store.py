@@ -27,6 +27,7 @@ from ledger_server.domain.results_store.estimates import (
     ServiceTotal,
 )
 from ledger_server.domain.results_store.ports import JobFilters, JobKey, JobOrder
+from tests.support.memory_evaluations import EvaluationTables, MemoryEvaluations
 
 T = TypeVar("T")
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
@@ -40,6 +41,7 @@ class Tables:
     services: dict[uuid.UUID, tuple[ServiceTotal, ...]] = field(default_factory=dict)
     regions: dict[uuid.UUID, tuple[RegionTotal, ...]] = field(default_factory=dict)
     clock: int = 0
+    evaluations: EvaluationTables = field(default_factory=EvaluationTables)
 
 
 @dataclass
@@ -184,6 +186,7 @@ class MemoryUnitOfWork:
     def __init__(self, tables: Tables, reads: Reads) -> None:
         self.request_ids = MemoryRequestIds(tables)
         self.results = MemoryResults(tables, reads)
+        self.evaluations = MemoryEvaluations(tables.evaluations)
 
     def lock(self, key: str) -> None:
         """Nothing to wait for: unit tests run one unit of work at a time."""
@@ -204,7 +207,7 @@ class MemoryTransactions:
         t = self.tables
         working = Tables(
             dict(t.claims), dict(t.jobs), dict(t.resources), dict(t.services), dict(t.regions),
-            t.clock,
+            t.clock, t.evaluations.copy(),
         )  # fmt: skip
         yield MemoryUnitOfWork(working, self.reads)
         self.tables = working

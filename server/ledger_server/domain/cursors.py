@@ -63,8 +63,8 @@ def uuid_id(text: str) -> uuid.UUID:
         raise bad_token() from None
 
 
-def sequence(text: str) -> int:
-    """A non-negative 64-bit count, like a log line's sequence number."""
+def whole_number(text: str) -> int:
+    """A non-negative integer that fits int64: a version, an IDENTITY id."""
     if not text.isdecimal() or len(text) > 19 or int(text) > 2**63 - 1:
         raise bad_token()
     return int(text)

@@ -13,6 +13,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+from ledger_server.domain.evaluations.ports import EvaluationRepository
 from ledger_server.domain.results_store.ports import ResultsRepository
 
 T = TypeVar("T")
@@ -53,6 +54,9 @@ class UnitOfWork(Protocol):
 
     @property
     def results(self) -> ResultsRepository: ...
+
+    @property
+    def evaluations(self) -> EvaluationRepository: ...
 
 
 class Transactions(Protocol):

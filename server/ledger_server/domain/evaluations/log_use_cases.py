@@ -30,7 +30,7 @@ from ledger_server.domain.evaluations.log_lines import (
 from ledger_server.domain.paging import CursorSpec, Page, page_size
 from ledger_server.domain.ports import Transactions, UnitOfWork
 
-LIST_EVALUATION_LOGS = CursorSpec("ListEvaluationLogs", cursors.sequence)
+LIST_EVALUATION_LOGS = CursorSpec("ListEvaluationLogs", cursors.whole_number)
 DEFAULT_PAGE_LINES = 1_000
 MAX_PAGE_LINES = 10_000
 # A read for a follower: enough to keep up with 100k lines/s in a few reads a second,

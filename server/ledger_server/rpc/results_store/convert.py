@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-
-from google.protobuf import struct_pb2, timestamp_pb2
 
 from ledger.v1 import estimate_pb2, money_pb2
 from ledger.v1 import results_store_service_pb2 as rs
@@ -29,11 +26,7 @@ from ledger_server.domain.results_store.estimates import (
 )
 from ledger_server.domain.results_store.ports import JobFilters
 from ledger_server.domain.results_store.trend import TrendPoint
-
-# google.protobuf.Timestamp's valid range: 0001-01-01 to 9999-12-31, nanos in [0, 1e9).
-_MIN_SECONDS = -62_135_596_800
-_MAX_SECONDS = 253_402_300_799
-
+from ledger_server.rpc.wire import struct_in, time_in, time_out
 
 # --- in --------------------------------------------------------------------------------
 
@@ -43,25 +36,6 @@ def _money_in(message: Any, field: str) -> WireMoney | None:
         return None
     money = getattr(message, field)
     return WireMoney(money.currency_code, money.units, money.nanos)
-
-
-def _struct_in(struct: struct_pb2.Struct) -> dict[str, Any]:
-    fields = struct.fields
-    if not fields:
-        return {}  # most resources carry no assumptions
-    # Keys and lookups: the map's items() view is twice as slow (it runs in Python).
-    return {key: _value_in(fields[key]) for key in fields}
-
-
-def _value_in(value: struct_pb2.Value) -> Any:
-    kind = value.WhichOneof("kind")
-    if kind == "struct_value":
-        return _struct_in(value.struct_value)
-    if kind == "list_value":
-        return [_value_in(item) for item in value.list_value.values]
-    if kind in (None, "null_value"):
-        return None
-    return getattr(value, kind)
 
 
 def _services_in(entries: Any) -> tuple[ServiceCostInput, ...]:
@@ -89,8 +63,8 @@ def _resource_in(resource: estimate_pb2.ResourceCost) -> ResourceInput:
         region=resource.region,
         hourly_cost=_money_in(resource, "hourly_cost"),
         breakdown=breakdown,
-        cost_drivers=_struct_in(resource.cost_drivers),
-        assumptions=_struct_in(resource.assumptions),
+        cost_drivers=struct_in(resource.cost_drivers),
+        assumptions=struct_in(resource.assumptions),
     )
 
 
@@ -138,17 +112,6 @@ def store_estimate_command(request: rs.StoreEstimateRequest) -> StoreEstimateCom
     )
 
 
-def time_in(message: Any, field: str) -> datetime | None:
-    if not message.HasField(field):
-        return None
-    stamp: timestamp_pb2.Timestamp = getattr(message, field)
-    if not (_MIN_SECONDS <= stamp.seconds <= _MAX_SECONDS and 0 <= stamp.nanos < 1_000_000_000):
-        raise InvalidArgument(
-            [FieldViolation(field, "must be a valid timestamp between years 0001 and 9999")]
-        )
-    return stamp.ToDatetime(tzinfo=UTC)
-
-
 def money_in(message: Any, field: str) -> WireMoney | None:
     """A Money field as it arrived, unchecked (the use case checks it); None when unset."""
     return _money_in(message, field)
@@ -170,18 +133,6 @@ def job_filters(request: Any) -> JobFilters:
 def money_out(amount: Decimal, currency: str) -> money_pb2.Money:
     wire = wire_from_decimal(amount, currency)
     return money_pb2.Money(currency_code=currency, units=wire.units, nanos=wire.nanos)
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_SECOND = timedelta(seconds=1)
-
-
-def time_out(moment: datetime) -> timestamp_pb2.Timestamp:
-    # Exact integer arithmetic (floor division keeps nanos positive before 1970), and a
-    # few times cheaper than Timestamp.FromDatetime on every job a reply carries.
-    return timestamp_pb2.Timestamp(
-        seconds=(moment - _EPOCH) // _SECOND, nanos=moment.microsecond * 1000
-    )
 
 
 _STATUS = {STATUS_COMPLETED: estimate_pb2.JOB_STATUS_COMPLETED}

@@ -1,0 +1,31 @@
+"""Builds the EvaluationService from settings: use cases, blob store, blob threads."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from ledger_server.config import Settings
+from ledger_server.domain.evaluations.outputs import Thresholds
+from ledger_server.domain.evaluations.use_cases import Evaluations
+from ledger_server.domain.ports import Transactions
+from ledger_server.rpc.evaluations.servicer import EvaluationServicer
+from ledger_server.rpc.handler import Runtime
+from ledger_server.storage.evaluations.blob_store import FileBlobStore
+
+# Blob threads: file I/O and hashing, apart from the database threads so a large
+# output never holds a database connection while it moves.
+BLOB_THREADS = 4
+
+
+def evaluation_servicer(
+    settings: Settings, runtime: Runtime, transactions: Transactions
+) -> EvaluationServicer:
+    blobs = FileBlobStore(settings.blob_root)
+    blobs.prepare()
+    return EvaluationServicer(
+        runtime,
+        Evaluations(transactions),
+        blobs,
+        ThreadPoolExecutor(BLOB_THREADS, thread_name_prefix="ledger-blob"),
+        thresholds=Thresholds(settings.output_inline_max_bytes, settings.output_database_max_bytes),
+    )
