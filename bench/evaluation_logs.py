@@ -363,7 +363,14 @@ async def measure(args: argparse.Namespace, plan: Plan, url: str, probe: Probe) 
                 await channel.close()
         probe.server_pid = None
     return Results(
-        raw, append, idle, busy, follow, follow_lines, args.appenders, plan,
+        raw,
+        append,
+        idle,
+        busy,
+        follow,
+        follow_lines,
+        args.appenders,
+        plan,
         "quick" if args.quick else "full",
     )
 
@@ -412,15 +419,19 @@ def report(r: Results) -> str:
             "ok" if ratio >= 0.5 else "BELOW 0.5x",
         ],
     ]
-    lines = [f"evaluation logs ({r.mode}): batches of {r.plan.batch_lines} lines to append; "
-             f"followers fed {r.plan.follow_batches_per_second:g} batches/s of "
-             f"{r.plan.follow_batch_lines} lines"]
+    lines = [
+        f"evaluation logs ({r.mode}): batches of {r.plan.batch_lines} lines to append; "
+        f"followers fed {r.plan.follow_batches_per_second:g} batches/s of "
+        f"{r.plan.follow_batch_lines} lines"
+    ]
     lines += render(["measure", "figure", "ratio", "target"], rows)
     if r.follow.errors:
         lines.append(f"follower errors: {r.follow.errors[:3]}")
     if r.append.first_error or r.busy.errors or r.idle.errors:
         lines.append(f"errors: {r.append.first_error or r.busy.first_error or r.idle.first_error}")
-    lines.append(f"mean append write wait: {statistics.fmean(r.append.latencies or [0]) * 1000:.2f} ms")
+    lines.append(
+        f"mean append write wait: {statistics.fmean(r.append.latencies or [0]) * 1000:.2f} ms"
+    )
     return "\n".join(lines)
 
 

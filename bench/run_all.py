@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 BENCHMARKS = [
     "results_store",  # StoreEstimate vs the raw database, GetJob vs Health/Check
+    "evaluation_logs",  # appended lines/s, 500 followers: every line, latency, GetEvaluation
 ]
 
 

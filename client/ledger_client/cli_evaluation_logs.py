@@ -64,7 +64,5 @@ def add_logs_command(
     logs.add_argument("-n", "--sequence", action="store_true", help="print each line's sequence")
     logs.add_argument("-t", "--timestamps", action="store_true", help="print each line's time")
     logs.add_argument("--streams", action="store_true", help="print each line's stream")
-    logs.add_argument(
-        "--merge", action="store_true", help="print stderr lines on stdout too"
-    )
+    logs.add_argument("--merge", action="store_true", help="print stderr lines on stdout too")
     logs.set_defaults(func=show_logs)

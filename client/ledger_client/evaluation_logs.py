@@ -153,9 +153,7 @@ class LogFollower(Iterator[LogLine]):
 class AsyncLogFollower(AsyncIterator[LogLine]):
     """`LogFollower` for asyncio: `async for line in ...`, `await aclose()`."""
 
-    def __init__(
-        self, stream: AsyncResumableStream[es.StreamEvaluationLogsResponse, int]
-    ) -> None:
+    def __init__(self, stream: AsyncResumableStream[es.StreamEvaluationLogsResponse, int]) -> None:
         self._stream = stream
         self._pending: Iterator[el.EvaluationLogLine] = iter(())
         self.cursor = stream.cursor

@@ -64,6 +64,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint(
             "evaluation_id", "first_sequence", name="pk_evaluation_log_batches"
         ),
+        sa.ForeignKeyConstraint(
+            ["evaluation_id"],
+            ["ledger.evaluations.evaluation_id"],
+            name="fk_evaluation_log_batches_evaluation_id_evaluations",
+        ),
         sa.UniqueConstraint(
             "evaluation_id",
             "last_sequence",

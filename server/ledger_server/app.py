@@ -17,6 +17,7 @@ from grpc_health.v1._async import HealthServicer
 
 from ledger_server import metrics
 from ledger_server.config import Settings, normalize_database_url
+from ledger_server.domain.changes import Changes
 from ledger_server.domain.ports import Transactions
 from ledger_server.domain.results_store.use_cases import ResultsStore
 from ledger_server.reflection import enable_reflection
@@ -28,6 +29,7 @@ from ledger_server.rpc.service import Servicer, add_to_server
 from ledger_server.storage import migrate
 from ledger_server.storage.database import SqlTransactions, make_engine, ping
 from ledger_server.storage.embedded import start_embedded
+from ledger_server.storage.notifications import PgChanges
 from ledger_server.storage.roles import UnsafeRole
 
 log = logging.getLogger("ledger.server")
@@ -37,14 +39,14 @@ INTERRUPT_SECONDS = 3.0
 
 
 def build_servicers(
-    settings: Settings, runtime: Runtime, transactions: Transactions
+    settings: Settings, runtime: Runtime, transactions: Transactions, changes: Changes
 ) -> list[Servicer]:
     """Every ledger.v1 service this server runs: a new service adds one line here."""
     return [
         ResultsStoreServicer(
             runtime, ResultsStore(transactions, cache_size=settings.job_cache_size)
         ),
-        evaluation_servicer(settings, runtime, transactions),
+        evaluation_servicer(settings, runtime, transactions, changes),
     ]
 
 
@@ -70,6 +72,8 @@ class LedgerServer:
         )
         self.metrics.watch_pool(self._engine, settings.pool_size)
         self._transactions = SqlTransactions(self._engine)
+        # Wake-ups of commits made by any server process (LISTEN/NOTIFY, one connection).
+        self._changes = PgChanges(database_url, role=settings.set_role)
         self._executor = self.metrics.database_executor(settings.pool_size)
         self._health = HealthServicer()
         self._server: grpc.aio.Server | None = None
@@ -96,7 +100,7 @@ class LedgerServer:
         )
         runtime = Runtime(Authorizer(settings.api_keys), self._executor, self.metrics)
         self._runtime = runtime
-        for servicer in build_servicers(settings, runtime, self._transactions):
+        for servicer in build_servicers(settings, runtime, self._transactions, self._changes):
             add_to_server(servicer, server)
             self.servicers.append(servicer)
             self.service_names.append(servicer.SERVICE.full_name)
@@ -107,6 +111,7 @@ class LedgerServer:
         )
         # Before listening: a role that could rewrite history is refused (UnsafeRole).
         await self._check_database()
+        self._changes.start()
         self.port = self._bind(server)
         if self._metrics_registry is not None:
             self._metrics_endpoint = metrics.MetricsEndpoint(
@@ -183,6 +188,7 @@ class LedgerServer:
             await self._drain(
                 self._server, self.settings.shutdown_grace if grace is None else grace
             )
+        self._changes.stop()
         self._executor.shutdown(wait=True, cancel_futures=True)
         self._engine.dispose()
         if self._metrics_endpoint:  # last: a scrape during the drain still sees it

@@ -22,7 +22,7 @@ from tests.support.server import ServerThread
 
 # A method whose name starts with one of these only reads; any other verb changes state.
 Metadata = tuple[tuple[str, str], ...]
-READ_VERBS = ("Get", "List", "Compare", "Read", "Query", "Export", "Follow", "Watch")
+READ_VERBS = ("Get", "List", "Compare", "Read", "Query", "Export", "Follow", "Watch", "Stream")
 
 
 def _methods(server: ServerThread) -> list[MethodDescriptor]:

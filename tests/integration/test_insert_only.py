@@ -13,6 +13,11 @@ import psycopg2
 import psycopg2.errors
 import pytest
 
+from ledger_server.domain.evaluations.commands import CreateEvaluation, UpdateEvaluation
+from ledger_server.domain.evaluations.log_lines import AppendLogsCommand, LogLineInput
+from ledger_server.domain.evaluations.log_use_cases import EvaluationLogs
+from ledger_server.domain.evaluations.outputs import Thresholds, prepare
+from ledger_server.domain.evaluations.use_cases import Evaluations
 from ledger_server.domain.idempotency import RequestKey
 from ledger_server.domain.money import WireMoney
 from ledger_server.domain.results_store.estimates import (
@@ -56,6 +61,15 @@ def seed_every_table(url: str) -> None:
             ),
         ),
         RequestKey(f"seed-{uuid.uuid4()}", b"seed"),
+    )
+    transactions = SqlTransactions(engine)
+    evaluations = Evaluations(transactions)
+    evaluation = evaluations.create(CreateEvaluation(code="print(1)"), None)
+    # A small output: stored inline, in evaluation_contents.
+    output = prepare(b"1\n", blobs=None, thresholds=Thresholds())  # type: ignore[arg-type]
+    evaluations.update(UpdateEvaluation(evaluation.evaluation_id, output=output), None)
+    EvaluationLogs(transactions).append(
+        AppendLogsCommand(evaluation.evaluation_id, (LogLineInput("seed"),))
     )
     engine.dispose()
 

@@ -27,6 +27,7 @@ from ledger_server.domain.results_store.estimates import (
     ServiceTotal,
 )
 from ledger_server.domain.results_store.ports import JobFilters, JobKey, JobOrder
+from tests.support.memory_evaluation_logs import LogTables, MemoryEvaluationLogs
 from tests.support.memory_evaluations import EvaluationTables, MemoryEvaluations
 
 T = TypeVar("T")
@@ -42,6 +43,7 @@ class Tables:
     regions: dict[uuid.UUID, tuple[RegionTotal, ...]] = field(default_factory=dict)
     clock: int = 0
     evaluations: EvaluationTables = field(default_factory=EvaluationTables)
+    logs: LogTables = field(default_factory=LogTables)
 
 
 @dataclass
@@ -187,6 +189,7 @@ class MemoryUnitOfWork:
         self.request_ids = MemoryRequestIds(tables)
         self.results = MemoryResults(tables, reads)
         self.evaluations = MemoryEvaluations(tables.evaluations)
+        self.evaluation_logs = MemoryEvaluationLogs(tables.logs)
 
     def lock(self, key: str) -> None:
         """Nothing to wait for: unit tests run one unit of work at a time."""
@@ -207,7 +210,7 @@ class MemoryTransactions:
         t = self.tables
         working = Tables(
             dict(t.claims), dict(t.jobs), dict(t.resources), dict(t.services), dict(t.regions),
-            t.clock, t.evaluations.copy(),
+            t.clock, t.evaluations.copy(), t.logs.copy(),
         )  # fmt: skip
         yield MemoryUnitOfWork(working, self.reads)
         self.tables = working

@@ -96,7 +96,7 @@ def test_follow_gives_every_follower_every_line_once_with_one_read_per_wake_up()
         hub = ChangeHub()
         log = MemoryLog(hub)
         log.append(3)
-        followers = LogFollowers(log, hub, offload, poll_seconds=60)  # type: ignore[arg-type]
+        followers = LogFollowers(log, hub, offload, poll_seconds=60)
         tasks = [asyncio.create_task(collect(followers, "eval-1")) for _ in range(500)]
         await settle()
         reads_before = log.reads
@@ -119,7 +119,7 @@ def test_follow_of_a_finished_evaluation_sends_what_exists_and_ends() -> None:
         log = MemoryLog(hub)
         log.append(5)
         log.finish()
-        followers = LogFollowers(log, hub, offload, poll_seconds=60)  # type: ignore[arg-type]
+        followers = LogFollowers(log, hub, offload, poll_seconds=60)
         assert await collect(followers, "eval-1", after=2) == [3, 4, 5]
         assert await collect(followers, "eval-1", after=5) == []
 
@@ -132,9 +132,7 @@ def test_follow_far_behind_catches_up_with_its_own_reads_without_gap_or_repeat()
         log = MemoryLog(hub, read_lines=10)
         for _ in range(30):
             log.append(4)
-        followers = LogFollowers(  # type: ignore[arg-type]
-            log, hub, offload, poll_seconds=60, keep_lines=8
-        )
+        followers = LogFollowers(log, hub, offload, poll_seconds=60, keep_lines=8)
         live = asyncio.create_task(collect(followers, "eval-1", after=120))
         await settle()
         behind = asyncio.create_task(collect(followers, "eval-1", after=1))
@@ -152,7 +150,7 @@ def test_follow_without_wake_ups_still_delivers_after_the_poll() -> None:
     async def main() -> None:
         hub = ChangeHub()
         log = MemoryLog(hub)
-        followers = LogFollowers(log, hub, offload, poll_seconds=0.05)  # type: ignore[arg-type]
+        followers = LogFollowers(log, hub, offload, poll_seconds=0.05)
         task = asyncio.create_task(collect(followers, "eval-1"))
         await settle()
         log.hub = ChangeHub()  # wake-ups now go nowhere: as if the listener were away
@@ -170,7 +168,7 @@ def test_read_sends_what_exists_and_ends_even_while_running() -> None:
         log = MemoryLog(hub, read_lines=5)
         for _ in range(4):
             log.append(3)
-        followers = LogFollowers(log, hub, offload)  # type: ignore[arg-type]
+        followers = LogFollowers(log, hub, offload)
         return [
             line.sequence async for batch in followers.read("eval-1", 4) for line in batch.lines
         ]
@@ -188,7 +186,7 @@ def test_follow_refuses_an_unknown_evaluation_or_a_cursor_past_the_end(
         hub = ChangeHub()
         log = MemoryLog(hub)
         log.append(3)
-        followers = LogFollowers(log, hub, offload)  # type: ignore[arg-type]
+        followers = LogFollowers(log, hub, offload)
         with pytest.raises(error):
             await collect(followers, evaluation_id, after)
         assert followers.followed == 0

@@ -25,55 +25,68 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from ledger.v1 import evaluation_pb2 as ledger_dot_v1_dot_evaluation__pb2
+from ledger.v1 import evaluation_log_pb2 as ledger_dot_v1_dot_evaluation__log__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"ledger/v1/evaluation_service.proto\x12\tledger.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1aledger/v1/evaluation.proto\"\xbc\x01\n\x17\x43reateEvaluationRequest\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x10\n\x08language\x18\x03 \x01(\t\x12+\n\x06status\x18\x04 \x01(\x0e\x32\x1b.ledger.v1.EvaluationStatus\x12)\n\x08metadata\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x12\n\nrequest_id\x18\x06 \x01(\t\"E\n\x18\x43reateEvaluationResponse\x12)\n\nevaluation\x18\x01 \x01(\x0b\x32\x15.ledger.v1.Evaluation\"}\n\x14GetEvaluationRequest\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12\'\n\x04view\x18\x02 \x01(\x0e\x32\x19.ledger.v1.EvaluationView\x12\x0f\n\x07version\x18\x03 \x01(\x03\x12\x14\n\x0cshow_deleted\x18\x04 \x01(\x08\"B\n\x15GetEvaluationResponse\x12)\n\nevaluation\x18\x01 \x01(\x0b\x32\x15.ledger.v1.Evaluation\"\xf2\x01\n\x16ListEvaluationsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12+\n\x06status\x18\x03 \x01(\x0e\x32\x1b.ledger.v1.EvaluationStatus\x12\x10\n\x08language\x18\x04 \x01(\t\x12.\n\nstart_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cshow_deleted\x18\x07 \x01(\x08\"^\n\x17ListEvaluationsResponse\x12*\n\x0b\x65valuations\x18\x01 \x03(\x0b\x32\x15.ledger.v1.Evaluation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xb0\x03\n\x17UpdateEvaluationRequest\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12+\n\x06status\x18\x02 \x01(\x0e\x32\x1b.ledger.v1.EvaluationStatus\x12\x13\n\x06output\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x12\n\x05\x65rror\x18\x04 \x01(\tH\x01\x88\x01\x01\x12\x17\n\nruntime_ms\x18\x05 \x01(\x03H\x02\x88\x01\x01\x12.\n\nstart_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rcomplete_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\x10metadata_changes\x18\x08 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\'\n\x07running\x18\t \x01(\x0b\x32\x16.ledger.v1.RunningInfo\x12\x18\n\x10\x65xpected_version\x18\n \x01(\x03\x12\x12\n\nrequest_id\x18\x0b \x01(\tB\t\n\x07_outputB\x08\n\x06_errorB\r\n\x0b_runtime_ms\"E\n\x18UpdateEvaluationResponse\x12)\n\nevaluation\x18\x01 \x01(\x0b\x32\x15.ledger.v1.Evaluation\"^\n\x17\x44\x65leteEvaluationRequest\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12\x18\n\x10\x65xpected_version\x18\x02 \x01(\x03\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"E\n\x18\x44\x65leteEvaluationResponse\x12)\n\nevaluation\x18\x01 \x01(\x0b\x32\x15.ledger.v1.Evaluation\"s\n\x1dListEvaluationVersionsRequest\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x14\n\x0cshow_deleted\x18\x04 \x01(\x08\"e\n\x1eListEvaluationVersionsResponse\x12*\n\x0b\x65valuations\x18\x01 \x03(\x0b\x32\x15.ledger.v1.Evaluation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xb9\x01\n\x16\x41pplyTaskUpdateRequest\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12\x0f\n\x07task_id\x18\x02 \x01(\t\x12(\n\ntask_state\x18\x03 \x01(\x0e\x32\x14.ledger.v1.TaskState\x12\x0f\n\x07retries\x18\x04 \x01(\x05\x12\x13\n\x06output\x18\x05 \x01(\tH\x00\x88\x01\x01\x12\x12\n\x05\x65rror\x18\x06 \x01(\tH\x01\x88\x01\x01\x42\t\n\x07_outputB\x08\n\x06_error\"D\n\x17\x41pplyTaskUpdateResponse\x12)\n\nevaluation\x18\x01 \x01(\x0b\x32\x15.ledger.v1.Evaluation\"F\n\x1dListRunningEvaluationsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"e\n\x1eListRunningEvaluationsResponse\x12*\n\x0b\x65valuations\x18\x01 \x03(\x0b\x32\x15.ledger.v1.Evaluation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xc0\x01\n\x19\x41\x64\x64\x45valuationEventRequest\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12)\n\x08metadata\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12.\n\nevent_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nrequest_id\x18\x06 \x01(\t\"G\n\x1a\x41\x64\x64\x45valuationEventResponse\x12)\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x1a.ledger.v1.EvaluationEvent\"q\n\x1bListEvaluationEventsRequest\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x14\n\x0cshow_deleted\x18\x04 \x01(\x08\"c\n\x1cListEvaluationEventsResponse\x12*\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1a.ledger.v1.EvaluationEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xdc\x07\n\x11\x45valuationService\x12[\n\x10\x43reateEvaluation\x12\".ledger.v1.CreateEvaluationRequest\x1a#.ledger.v1.CreateEvaluationResponse\x12R\n\rGetEvaluation\x12\x1f.ledger.v1.GetEvaluationRequest\x1a .ledger.v1.GetEvaluationResponse\x12X\n\x0fListEvaluations\x12!.ledger.v1.ListEvaluationsRequest\x1a\".ledger.v1.ListEvaluationsResponse\x12[\n\x10UpdateEvaluation\x12\".ledger.v1.UpdateEvaluationRequest\x1a#.ledger.v1.UpdateEvaluationResponse\x12[\n\x10\x44\x65leteEvaluation\x12\".ledger.v1.DeleteEvaluationRequest\x1a#.ledger.v1.DeleteEvaluationResponse\x12m\n\x16ListEvaluationVersions\x12(.ledger.v1.ListEvaluationVersionsRequest\x1a).ledger.v1.ListEvaluationVersionsResponse\x12X\n\x0f\x41pplyTaskUpdate\x12!.ledger.v1.ApplyTaskUpdateRequest\x1a\".ledger.v1.ApplyTaskUpdateResponse\x12m\n\x16ListRunningEvaluations\x12(.ledger.v1.ListRunningEvaluationsRequest\x1a).ledger.v1.ListRunningEvaluationsResponse\x12\x61\n\x12\x41\x64\x64\x45valuationEvent\x12$.ledger.v1.AddEvaluationEventRequest\x1a%.ledger.v1.AddEvaluationEventResponse\x12g\n\x14ListEvaluationEvents\x12&.ledger.v1.ListEvaluationEventsRequest\x1a\'.ledger.v1.ListEvaluationEventsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"ledger/v1/evaluation_service.proto\x12\tledger.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1aledger/v1/evaluation.proto\x1a\x1eledger/v1/evaluation_log.proto\"\xbc\x01\n\x17\x43reateEvaluationRequest\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x10\n\x08language\x18\x03 \x01(\t\x12+\n\x06status\x18\x04 \x01(\x0e\x32\x1b.ledger.v1.EvaluationStatus\x12)\n\x08metadata\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x12\n\nrequest_id\x18\x06 \x01(\t\"E\n\x18\x43reateEvaluationResponse\x12)\n\nevaluation\x18\x01 \x01(\x0b\x32\x15.ledger.v1.Evaluation\"}\n\x14GetEvaluationRequest\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12\'\n\x04view\x18\x02 \x01(\x0e\x32\x19.ledger.v1.EvaluationView\x12\x0f\n\x07version\x18\x03 \x01(\x03\x12\x14\n\x0cshow_deleted\x18\x04 \x01(\x08\"B\n\x15GetEvaluationResponse\x12)\n\nevaluation\x18\x01 \x01(\x0b\x32\x15.ledger.v1.Evaluation\"\xf2\x01\n\x16ListEvaluationsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12+\n\x06status\x18\x03 \x01(\x0e\x32\x1b.ledger.v1.EvaluationStatus\x12\x10\n\x08language\x18\x04 \x01(\t\x12.\n\nstart_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cshow_deleted\x18\x07 \x01(\x08\"^\n\x17ListEvaluationsResponse\x12*\n\x0b\x65valuations\x18\x01 \x03(\x0b\x32\x15.ledger.v1.Evaluation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xb0\x03\n\x17UpdateEvaluationRequest\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12+\n\x06status\x18\x02 \x01(\x0e\x32\x1b.ledger.v1.EvaluationStatus\x12\x13\n\x06output\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x12\n\x05\x65rror\x18\x04 \x01(\tH\x01\x88\x01\x01\x12\x17\n\nruntime_ms\x18\x05 \x01(\x03H\x02\x88\x01\x01\x12.\n\nstart_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rcomplete_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\x10metadata_changes\x18\x08 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\'\n\x07running\x18\t \x01(\x0b\x32\x16.ledger.v1.RunningInfo\x12\x18\n\x10\x65xpected_version\x18\n \x01(\x03\x12\x12\n\nrequest_id\x18\x0b \x01(\tB\t\n\x07_outputB\x08\n\x06_errorB\r\n\x0b_runtime_ms\"E\n\x18UpdateEvaluationResponse\x12)\n\nevaluation\x18\x01 \x01(\x0b\x32\x15.ledger.v1.Evaluation\"^\n\x17\x44\x65leteEvaluationRequest\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12\x18\n\x10\x65xpected_version\x18\x02 \x01(\x03\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"E\n\x18\x44\x65leteEvaluationResponse\x12)\n\nevaluation\x18\x01 \x01(\x0b\x32\x15.ledger.v1.Evaluation\"s\n\x1dListEvaluationVersionsRequest\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x14\n\x0cshow_deleted\x18\x04 \x01(\x08\"e\n\x1eListEvaluationVersionsResponse\x12*\n\x0b\x65valuations\x18\x01 \x03(\x0b\x32\x15.ledger.v1.Evaluation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xb9\x01\n\x16\x41pplyTaskUpdateRequest\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12\x0f\n\x07task_id\x18\x02 \x01(\t\x12(\n\ntask_state\x18\x03 \x01(\x0e\x32\x14.ledger.v1.TaskState\x12\x0f\n\x07retries\x18\x04 \x01(\x05\x12\x13\n\x06output\x18\x05 \x01(\tH\x00\x88\x01\x01\x12\x12\n\x05\x65rror\x18\x06 \x01(\tH\x01\x88\x01\x01\x42\t\n\x07_outputB\x08\n\x06_error\"D\n\x17\x41pplyTaskUpdateResponse\x12)\n\nevaluation\x18\x01 \x01(\x0b\x32\x15.ledger.v1.Evaluation\"F\n\x1dListRunningEvaluationsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"e\n\x1eListRunningEvaluationsResponse\x12*\n\x0b\x65valuations\x18\x01 \x03(\x0b\x32\x15.ledger.v1.Evaluation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xc0\x01\n\x19\x41\x64\x64\x45valuationEventRequest\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12)\n\x08metadata\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12.\n\nevent_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nrequest_id\x18\x06 \x01(\t\"G\n\x1a\x41\x64\x64\x45valuationEventResponse\x12)\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x1a.ledger.v1.EvaluationEvent\"q\n\x1bListEvaluationEventsRequest\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x14\n\x0cshow_deleted\x18\x04 \x01(\x08\"c\n\x1cListEvaluationEventsResponse\x12*\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1a.ledger.v1.EvaluationEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"s\n\x1b\x41ppendEvaluationLogsRequest\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12\x10\n\x08\x62\x61tch_id\x18\x02 \x01(\t\x12+\n\x05lines\x18\x03 \x03(\x0b\x32\x1c.ledger.v1.EvaluationLogLine\"g\n\x1c\x41ppendEvaluationLogsResponse\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12\x15\n\rlast_sequence\x18\x02 \x01(\x03\x12\x19\n\x11stored_line_count\x18\x03 \x01(\x03\"Y\n\x19ListEvaluationLogsRequest\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"b\n\x1aListEvaluationLogsResponse\x12+\n\x05lines\x18\x01 \x03(\x0b\x32\x1c.ledger.v1.EvaluationLogLine\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\\\n\x1bStreamEvaluationLogsRequest\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_sequence\x18\x02 \x01(\x03\x12\x0e\n\x06\x66ollow\x18\x03 \x01(\x08\"b\n\x1cStreamEvaluationLogsResponse\x12+\n\x05lines\x18\x01 \x03(\x0b\x32\x1c.ledger.v1.EvaluationLogLine\x12\x15\n\rlast_sequence\x18\x02 \x01(\x03\x32\x95\n\n\x11\x45valuationService\x12[\n\x10\x43reateEvaluation\x12\".ledger.v1.CreateEvaluationRequest\x1a#.ledger.v1.CreateEvaluationResponse\x12R\n\rGetEvaluation\x12\x1f.ledger.v1.GetEvaluationRequest\x1a .ledger.v1.GetEvaluationResponse\x12X\n\x0fListEvaluations\x12!.ledger.v1.ListEvaluationsRequest\x1a\".ledger.v1.ListEvaluationsResponse\x12[\n\x10UpdateEvaluation\x12\".ledger.v1.UpdateEvaluationRequest\x1a#.ledger.v1.UpdateEvaluationResponse\x12[\n\x10\x44\x65leteEvaluation\x12\".ledger.v1.DeleteEvaluationRequest\x1a#.ledger.v1.DeleteEvaluationResponse\x12m\n\x16ListEvaluationVersions\x12(.ledger.v1.ListEvaluationVersionsRequest\x1a).ledger.v1.ListEvaluationVersionsResponse\x12X\n\x0f\x41pplyTaskUpdate\x12!.ledger.v1.ApplyTaskUpdateRequest\x1a\".ledger.v1.ApplyTaskUpdateResponse\x12m\n\x16ListRunningEvaluations\x12(.ledger.v1.ListRunningEvaluationsRequest\x1a).ledger.v1.ListRunningEvaluationsResponse\x12\x61\n\x12\x41\x64\x64\x45valuationEvent\x12$.ledger.v1.AddEvaluationEventRequest\x1a%.ledger.v1.AddEvaluationEventResponse\x12g\n\x14ListEvaluationEvents\x12&.ledger.v1.ListEvaluationEventsRequest\x1a\'.ledger.v1.ListEvaluationEventsResponse\x12i\n\x14\x41ppendEvaluationLogs\x12&.ledger.v1.AppendEvaluationLogsRequest\x1a\'.ledger.v1.AppendEvaluationLogsResponse(\x01\x12\x61\n\x12ListEvaluationLogs\x12$.ledger.v1.ListEvaluationLogsRequest\x1a%.ledger.v1.ListEvaluationLogsResponse\x12i\n\x14StreamEvaluationLogs\x12&.ledger.v1.StreamEvaluationLogsRequest\x1a\'.ledger.v1.StreamEvaluationLogsResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'ledger.v1.evaluation_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CREATEEVALUATIONREQUEST']._serialized_start=141
-  _globals['_CREATEEVALUATIONREQUEST']._serialized_end=329
-  _globals['_CREATEEVALUATIONRESPONSE']._serialized_start=331
-  _globals['_CREATEEVALUATIONRESPONSE']._serialized_end=400
-  _globals['_GETEVALUATIONREQUEST']._serialized_start=402
-  _globals['_GETEVALUATIONREQUEST']._serialized_end=527
-  _globals['_GETEVALUATIONRESPONSE']._serialized_start=529
-  _globals['_GETEVALUATIONRESPONSE']._serialized_end=595
-  _globals['_LISTEVALUATIONSREQUEST']._serialized_start=598
-  _globals['_LISTEVALUATIONSREQUEST']._serialized_end=840
-  _globals['_LISTEVALUATIONSRESPONSE']._serialized_start=842
-  _globals['_LISTEVALUATIONSRESPONSE']._serialized_end=936
-  _globals['_UPDATEEVALUATIONREQUEST']._serialized_start=939
-  _globals['_UPDATEEVALUATIONREQUEST']._serialized_end=1371
-  _globals['_UPDATEEVALUATIONRESPONSE']._serialized_start=1373
-  _globals['_UPDATEEVALUATIONRESPONSE']._serialized_end=1442
-  _globals['_DELETEEVALUATIONREQUEST']._serialized_start=1444
-  _globals['_DELETEEVALUATIONREQUEST']._serialized_end=1538
-  _globals['_DELETEEVALUATIONRESPONSE']._serialized_start=1540
-  _globals['_DELETEEVALUATIONRESPONSE']._serialized_end=1609
-  _globals['_LISTEVALUATIONVERSIONSREQUEST']._serialized_start=1611
-  _globals['_LISTEVALUATIONVERSIONSREQUEST']._serialized_end=1726
-  _globals['_LISTEVALUATIONVERSIONSRESPONSE']._serialized_start=1728
-  _globals['_LISTEVALUATIONVERSIONSRESPONSE']._serialized_end=1829
-  _globals['_APPLYTASKUPDATEREQUEST']._serialized_start=1832
-  _globals['_APPLYTASKUPDATEREQUEST']._serialized_end=2017
-  _globals['_APPLYTASKUPDATERESPONSE']._serialized_start=2019
-  _globals['_APPLYTASKUPDATERESPONSE']._serialized_end=2087
-  _globals['_LISTRUNNINGEVALUATIONSREQUEST']._serialized_start=2089
-  _globals['_LISTRUNNINGEVALUATIONSREQUEST']._serialized_end=2159
-  _globals['_LISTRUNNINGEVALUATIONSRESPONSE']._serialized_start=2161
-  _globals['_LISTRUNNINGEVALUATIONSRESPONSE']._serialized_end=2262
-  _globals['_ADDEVALUATIONEVENTREQUEST']._serialized_start=2265
-  _globals['_ADDEVALUATIONEVENTREQUEST']._serialized_end=2457
-  _globals['_ADDEVALUATIONEVENTRESPONSE']._serialized_start=2459
-  _globals['_ADDEVALUATIONEVENTRESPONSE']._serialized_end=2530
-  _globals['_LISTEVALUATIONEVENTSREQUEST']._serialized_start=2532
-  _globals['_LISTEVALUATIONEVENTSREQUEST']._serialized_end=2645
-  _globals['_LISTEVALUATIONEVENTSRESPONSE']._serialized_start=2647
-  _globals['_LISTEVALUATIONEVENTSRESPONSE']._serialized_end=2746
-  _globals['_EVALUATIONSERVICE']._serialized_start=2749
-  _globals['_EVALUATIONSERVICE']._serialized_end=3737
+  _globals['_CREATEEVALUATIONREQUEST']._serialized_start=173
+  _globals['_CREATEEVALUATIONREQUEST']._serialized_end=361
+  _globals['_CREATEEVALUATIONRESPONSE']._serialized_start=363
+  _globals['_CREATEEVALUATIONRESPONSE']._serialized_end=432
+  _globals['_GETEVALUATIONREQUEST']._serialized_start=434
+  _globals['_GETEVALUATIONREQUEST']._serialized_end=559
+  _globals['_GETEVALUATIONRESPONSE']._serialized_start=561
+  _globals['_GETEVALUATIONRESPONSE']._serialized_end=627
+  _globals['_LISTEVALUATIONSREQUEST']._serialized_start=630
+  _globals['_LISTEVALUATIONSREQUEST']._serialized_end=872
+  _globals['_LISTEVALUATIONSRESPONSE']._serialized_start=874
+  _globals['_LISTEVALUATIONSRESPONSE']._serialized_end=968
+  _globals['_UPDATEEVALUATIONREQUEST']._serialized_start=971
+  _globals['_UPDATEEVALUATIONREQUEST']._serialized_end=1403
+  _globals['_UPDATEEVALUATIONRESPONSE']._serialized_start=1405
+  _globals['_UPDATEEVALUATIONRESPONSE']._serialized_end=1474
+  _globals['_DELETEEVALUATIONREQUEST']._serialized_start=1476
+  _globals['_DELETEEVALUATIONREQUEST']._serialized_end=1570
+  _globals['_DELETEEVALUATIONRESPONSE']._serialized_start=1572
+  _globals['_DELETEEVALUATIONRESPONSE']._serialized_end=1641
+  _globals['_LISTEVALUATIONVERSIONSREQUEST']._serialized_start=1643
+  _globals['_LISTEVALUATIONVERSIONSREQUEST']._serialized_end=1758
+  _globals['_LISTEVALUATIONVERSIONSRESPONSE']._serialized_start=1760
+  _globals['_LISTEVALUATIONVERSIONSRESPONSE']._serialized_end=1861
+  _globals['_APPLYTASKUPDATEREQUEST']._serialized_start=1864
+  _globals['_APPLYTASKUPDATEREQUEST']._serialized_end=2049
+  _globals['_APPLYTASKUPDATERESPONSE']._serialized_start=2051
+  _globals['_APPLYTASKUPDATERESPONSE']._serialized_end=2119
+  _globals['_LISTRUNNINGEVALUATIONSREQUEST']._serialized_start=2121
+  _globals['_LISTRUNNINGEVALUATIONSREQUEST']._serialized_end=2191
+  _globals['_LISTRUNNINGEVALUATIONSRESPONSE']._serialized_start=2193
+  _globals['_LISTRUNNINGEVALUATIONSRESPONSE']._serialized_end=2294
+  _globals['_ADDEVALUATIONEVENTREQUEST']._serialized_start=2297
+  _globals['_ADDEVALUATIONEVENTREQUEST']._serialized_end=2489
+  _globals['_ADDEVALUATIONEVENTRESPONSE']._serialized_start=2491
+  _globals['_ADDEVALUATIONEVENTRESPONSE']._serialized_end=2562
+  _globals['_LISTEVALUATIONEVENTSREQUEST']._serialized_start=2564
+  _globals['_LISTEVALUATIONEVENTSREQUEST']._serialized_end=2677
+  _globals['_LISTEVALUATIONEVENTSRESPONSE']._serialized_start=2679
+  _globals['_LISTEVALUATIONEVENTSRESPONSE']._serialized_end=2778
+  _globals['_APPENDEVALUATIONLOGSREQUEST']._serialized_start=2780
+  _globals['_APPENDEVALUATIONLOGSREQUEST']._serialized_end=2895
+  _globals['_APPENDEVALUATIONLOGSRESPONSE']._serialized_start=2897
+  _globals['_APPENDEVALUATIONLOGSRESPONSE']._serialized_end=3000
+  _globals['_LISTEVALUATIONLOGSREQUEST']._serialized_start=3002
+  _globals['_LISTEVALUATIONLOGSREQUEST']._serialized_end=3091
+  _globals['_LISTEVALUATIONLOGSRESPONSE']._serialized_start=3093
+  _globals['_LISTEVALUATIONLOGSRESPONSE']._serialized_end=3191
+  _globals['_STREAMEVALUATIONLOGSREQUEST']._serialized_start=3193
+  _globals['_STREAMEVALUATIONLOGSREQUEST']._serialized_end=3285
+  _globals['_STREAMEVALUATIONLOGSRESPONSE']._serialized_start=3287
+  _globals['_STREAMEVALUATIONLOGSRESPONSE']._serialized_end=3385
+  _globals['_EVALUATIONSERVICE']._serialized_start=3388
+  _globals['_EVALUATIONSERVICE']._serialized_end=4689
 # @@protoc_insertion_point(module_scope)

@@ -9,6 +9,7 @@ from google.protobuf import message as _message
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from ledger.v1 import evaluation_log_pb2 as _evaluation_log_pb2
 from ledger.v1 import evaluation_pb2 as _evaluation_pb2
 import builtins as _builtins
 import sys
@@ -758,3 +759,212 @@ class ListEvaluationEventsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListEvaluationEventsResponse: _TypeAlias = ListEvaluationEventsResponse  # noqa: Y015
+
+@_typing.final
+class AppendEvaluationLogsRequest(_message.Message):
+    """One batch of AppendEvaluationLogs: lines for one evaluation, stored
+    together or not at all.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVALUATION_ID_FIELD_NUMBER: _builtins.int
+    BATCH_ID_FIELD_NUMBER: _builtins.int
+    LINES_FIELD_NUMBER: _builtins.int
+    evaluation_id: _builtins.str
+    """Required in the first message; later messages may leave it empty or
+    repeat it (another id is INVALID_ARGUMENT). The evaluation's id.
+    """
+    batch_id: _builtins.str
+    """Optional. The sender's id for this batch, unique within the evaluation:
+    1 to 128 printable ASCII characters without spaces (e.g.
+    "runner-7:42"). A batch resent with the same id and lines is stored
+    once; empty means the batch is always stored.
+    """
+    @_builtins.property
+    def lines(self) -> _containers.RepeatedCompositeFieldContainer[_evaluation_log_pb2.EvaluationLogLine]:
+        """The lines, in order: at most 10,000 per message (the whole message is
+        at most 16 MiB). `sequence` is ignored; see EvaluationLogLine for the
+        limits of each field. An empty batch stores nothing.
+        """
+
+    def __init__(
+        self,
+        *,
+        evaluation_id: _builtins.str = ...,
+        batch_id: _builtins.str = ...,
+        lines: _abc.Iterable[_evaluation_log_pb2.EvaluationLogLine] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_id", b"batch_id", "evaluation_id", b"evaluation_id", "lines", b"lines"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AppendEvaluationLogsRequest: _TypeAlias = AppendEvaluationLogsRequest  # noqa: Y015
+
+@_typing.final
+class AppendEvaluationLogsResponse(_message.Message):
+    """Response for AppendEvaluationLogs."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVALUATION_ID_FIELD_NUMBER: _builtins.int
+    LAST_SEQUENCE_FIELD_NUMBER: _builtins.int
+    STORED_LINE_COUNT_FIELD_NUMBER: _builtins.int
+    evaluation_id: _builtins.str
+    """The evaluation the lines were appended to."""
+    last_sequence: _builtins.int
+    """The sequence of the last line of the call's last non-empty batch (for a
+    resent batch, the sequence its lines got the first time); when no batch
+    had lines, the evaluation's last sequence (0 for an empty log).
+    """
+    stored_line_count: _builtins.int
+    """Lines this call stored (resent batches not counted)."""
+    def __init__(
+        self,
+        *,
+        evaluation_id: _builtins.str = ...,
+        last_sequence: _builtins.int = ...,
+        stored_line_count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["evaluation_id", b"evaluation_id", "last_sequence", b"last_sequence", "stored_line_count", b"stored_line_count"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AppendEvaluationLogsResponse: _TypeAlias = AppendEvaluationLogsResponse  # noqa: Y015
+
+@_typing.final
+class ListEvaluationLogsRequest(_message.Message):
+    """Request for ListEvaluationLogs."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVALUATION_ID_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    evaluation_id: _builtins.str
+    """Required. The evaluation's id."""
+    page_size: _builtins.int
+    """Maximum lines to return. 0 means 1,000; above 10,000 is 10,000;
+    negative is INVALID_ARGUMENT.
+    """
+    page_token: _builtins.str
+    """`next_page_token` from a previous call for the same evaluation; any
+    other token is INVALID_ARGUMENT.
+    """
+    def __init__(
+        self,
+        *,
+        evaluation_id: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["evaluation_id", b"evaluation_id", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListEvaluationLogsRequest: _TypeAlias = ListEvaluationLogsRequest  # noqa: Y015
+
+@_typing.final
+class ListEvaluationLogsResponse(_message.Message):
+    """Response for ListEvaluationLogs."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LINES_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Token for the next page; empty when there are no more lines now (lines
+    appended later are read with StreamEvaluationLogs from the last
+    sequence).
+    """
+    @_builtins.property
+    def lines(self) -> _containers.RepeatedCompositeFieldContainer[_evaluation_log_pb2.EvaluationLogLine]:
+        """The lines, oldest (lowest sequence) first."""
+
+    def __init__(
+        self,
+        *,
+        lines: _abc.Iterable[_evaluation_log_pb2.EvaluationLogLine] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["lines", b"lines", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListEvaluationLogsResponse: _TypeAlias = ListEvaluationLogsResponse  # noqa: Y015
+
+@_typing.final
+class StreamEvaluationLogsRequest(_message.Message):
+    """Request for StreamEvaluationLogs."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVALUATION_ID_FIELD_NUMBER: _builtins.int
+    AFTER_SEQUENCE_FIELD_NUMBER: _builtins.int
+    FOLLOW_FIELD_NUMBER: _builtins.int
+    evaluation_id: _builtins.str
+    """Required. The evaluation's id."""
+    after_sequence: _builtins.int
+    """Send the lines after this sequence: 0 (the default) from the first
+    line; the `last_sequence` of a message received earlier to resume.
+    Negative is INVALID_ARGUMENT; past the last stored line is OUT_OF_RANGE.
+    """
+    follow: _builtins.bool
+    """Keep the stream open and send new lines as they are committed, until
+    the evaluation is final and every line was sent. False: send the lines
+    stored now and end.
+    """
+    def __init__(
+        self,
+        *,
+        evaluation_id: _builtins.str = ...,
+        after_sequence: _builtins.int = ...,
+        follow: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after_sequence", b"after_sequence", "evaluation_id", b"evaluation_id", "follow", b"follow"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StreamEvaluationLogsRequest: _TypeAlias = StreamEvaluationLogsRequest  # noqa: Y015
+
+@_typing.final
+class StreamEvaluationLogsResponse(_message.Message):
+    """One message of StreamEvaluationLogs: consecutive lines."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LINES_FIELD_NUMBER: _builtins.int
+    LAST_SEQUENCE_FIELD_NUMBER: _builtins.int
+    last_sequence: _builtins.int
+    """The sequence of the last line in `lines`: the `after_sequence` that
+    resumes the stream right after this message.
+    """
+    @_builtins.property
+    def lines(self) -> _containers.RepeatedCompositeFieldContainer[_evaluation_log_pb2.EvaluationLogLine]:
+        """At least one line, in sequence order, with no gap from the previous
+        message (or from `after_sequence`).
+        """
+
+    def __init__(
+        self,
+        *,
+        lines: _abc.Iterable[_evaluation_log_pb2.EvaluationLogLine] | None = ...,
+        last_sequence: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["last_sequence", b"last_sequence", "lines", b"lines"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StreamEvaluationLogsResponse: _TypeAlias = StreamEvaluationLogsResponse  # noqa: Y015

@@ -97,6 +97,21 @@ class EvaluationServiceStub:
                 request_serializer=ledger_dot_v1_dot_evaluation__service__pb2.ListEvaluationEventsRequest.SerializeToString,
                 response_deserializer=ledger_dot_v1_dot_evaluation__service__pb2.ListEvaluationEventsResponse.FromString,
                 _registered_method=True)
+        self.AppendEvaluationLogs = channel.stream_unary(
+                '/ledger.v1.EvaluationService/AppendEvaluationLogs',
+                request_serializer=ledger_dot_v1_dot_evaluation__service__pb2.AppendEvaluationLogsRequest.SerializeToString,
+                response_deserializer=ledger_dot_v1_dot_evaluation__service__pb2.AppendEvaluationLogsResponse.FromString,
+                _registered_method=True)
+        self.ListEvaluationLogs = channel.unary_unary(
+                '/ledger.v1.EvaluationService/ListEvaluationLogs',
+                request_serializer=ledger_dot_v1_dot_evaluation__service__pb2.ListEvaluationLogsRequest.SerializeToString,
+                response_deserializer=ledger_dot_v1_dot_evaluation__service__pb2.ListEvaluationLogsResponse.FromString,
+                _registered_method=True)
+        self.StreamEvaluationLogs = channel.unary_stream(
+                '/ledger.v1.EvaluationService/StreamEvaluationLogs',
+                request_serializer=ledger_dot_v1_dot_evaluation__service__pb2.StreamEvaluationLogsRequest.SerializeToString,
+                response_deserializer=ledger_dot_v1_dot_evaluation__service__pb2.StreamEvaluationLogsResponse.FromString,
+                _registered_method=True)
 
 
 class EvaluationServiceServicer:
@@ -249,6 +264,61 @@ class EvaluationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AppendEvaluationLogs(self, request_iterator, context):
+        """Appends lines to an evaluation's log. A client stream: each message is a
+        batch of up to 10,000 lines for one evaluation, stored in one
+        transaction as soon as it arrives, so followers see it at once; a
+        runner may keep one call open for the whole run. Each stored line gets
+        the next sequence number of its evaluation (1, 2, 3, ... with no gap or
+        repeat, in append order, whichever server process stores it).
+
+        A batch with a `batch_id` already stored for the evaluation stores
+        nothing and counts as the first send (so a runner can resend batches
+        after a lost reply); the same id with other lines is ALREADY_EXISTS
+        (reason BATCH_ID_REUSED), and the batches before it stay stored.
+
+        Errors (the call ends; batches stored before it stay stored):
+        INVALID_ARGUMENT (with field violations) for a malformed evaluation id,
+        batch id or line, or messages naming different evaluations; NOT_FOUND
+        for an unknown evaluation; FAILED_PRECONDITION (reason
+        EVALUATION_FINISHED) once the evaluation has a final status.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListEvaluationLogs(self, request, context):
+        """Lists an evaluation's log lines, oldest first, a page at a time.
+
+        Errors: INVALID_ARGUMENT for a malformed id, a negative `page_size` or a
+        `page_token` not from this list; NOT_FOUND for an unknown evaluation.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamEvaluationLogs(self, request, context):
+        """Streams an evaluation's log lines after `after_sequence`, oldest first.
+
+        Without `follow` it sends the lines stored when it runs and ends. With
+        `follow` it stays open like `tail -f`: it sends new lines as soon as they
+        are committed (through any server process) and ends by itself, with OK,
+        once the evaluation has a final status and every line was sent.
+
+        Every message carries `last_sequence`: call again with it as
+        `after_sequence` after a disconnect and nothing is missed or sent twice.
+        A stopping server ends its streams with UNAVAILABLE (reason
+        SERVER_SHUTTING_DOWN): reconnect, to any server, and resume.
+
+        Errors: INVALID_ARGUMENT for a malformed id or a negative
+        `after_sequence`; NOT_FOUND for an unknown evaluation; OUT_OF_RANGE
+        (reason AFTER_LAST_LINE) for an `after_sequence` past the last stored
+        line. Needs the `reader` role.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EvaluationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -301,6 +371,21 @@ def add_EvaluationServiceServicer_to_server(servicer, server):
                     servicer.ListEvaluationEvents,
                     request_deserializer=ledger_dot_v1_dot_evaluation__service__pb2.ListEvaluationEventsRequest.FromString,
                     response_serializer=ledger_dot_v1_dot_evaluation__service__pb2.ListEvaluationEventsResponse.SerializeToString,
+            ),
+            'AppendEvaluationLogs': grpc.stream_unary_rpc_method_handler(
+                    servicer.AppendEvaluationLogs,
+                    request_deserializer=ledger_dot_v1_dot_evaluation__service__pb2.AppendEvaluationLogsRequest.FromString,
+                    response_serializer=ledger_dot_v1_dot_evaluation__service__pb2.AppendEvaluationLogsResponse.SerializeToString,
+            ),
+            'ListEvaluationLogs': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListEvaluationLogs,
+                    request_deserializer=ledger_dot_v1_dot_evaluation__service__pb2.ListEvaluationLogsRequest.FromString,
+                    response_serializer=ledger_dot_v1_dot_evaluation__service__pb2.ListEvaluationLogsResponse.SerializeToString,
+            ),
+            'StreamEvaluationLogs': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamEvaluationLogs,
+                    request_deserializer=ledger_dot_v1_dot_evaluation__service__pb2.StreamEvaluationLogsRequest.FromString,
+                    response_serializer=ledger_dot_v1_dot_evaluation__service__pb2.StreamEvaluationLogsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -586,6 +671,87 @@ class EvaluationService:
             '/ledger.v1.EvaluationService/ListEvaluationEvents',
             ledger_dot_v1_dot_evaluation__service__pb2.ListEvaluationEventsRequest.SerializeToString,
             ledger_dot_v1_dot_evaluation__service__pb2.ListEvaluationEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AppendEvaluationLogs(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/ledger.v1.EvaluationService/AppendEvaluationLogs',
+            ledger_dot_v1_dot_evaluation__service__pb2.AppendEvaluationLogsRequest.SerializeToString,
+            ledger_dot_v1_dot_evaluation__service__pb2.AppendEvaluationLogsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListEvaluationLogs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ledger.v1.EvaluationService/ListEvaluationLogs',
+            ledger_dot_v1_dot_evaluation__service__pb2.ListEvaluationLogsRequest.SerializeToString,
+            ledger_dot_v1_dot_evaluation__service__pb2.ListEvaluationLogsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamEvaluationLogs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/ledger.v1.EvaluationService/StreamEvaluationLogs',
+            ledger_dot_v1_dot_evaluation__service__pb2.StreamEvaluationLogsRequest.SerializeToString,
+            ledger_dot_v1_dot_evaluation__service__pb2.StreamEvaluationLogsResponse.FromString,
             options,
             channel_credentials,
             insecure,

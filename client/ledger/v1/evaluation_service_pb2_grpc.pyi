@@ -140,6 +140,49 @@ class EvaluationServiceStub:
     Errors: INVALID_ARGUMENT for a malformed id or page token; NOT_FOUND
     for an unknown (or deleted, without `show_deleted`) evaluation.
     """
+    AppendEvaluationLogs: _grpc.StreamUnaryMultiCallable[_evaluation_service_pb2.AppendEvaluationLogsRequest, _evaluation_service_pb2.AppendEvaluationLogsResponse]
+    """Appends lines to an evaluation's log. A client stream: each message is a
+    batch of up to 10,000 lines for one evaluation, stored in one
+    transaction as soon as it arrives, so followers see it at once; a
+    runner may keep one call open for the whole run. Each stored line gets
+    the next sequence number of its evaluation (1, 2, 3, ... with no gap or
+    repeat, in append order, whichever server process stores it).
+
+    A batch with a `batch_id` already stored for the evaluation stores
+    nothing and counts as the first send (so a runner can resend batches
+    after a lost reply); the same id with other lines is ALREADY_EXISTS
+    (reason BATCH_ID_REUSED), and the batches before it stay stored.
+
+    Errors (the call ends; batches stored before it stay stored):
+    INVALID_ARGUMENT (with field violations) for a malformed evaluation id,
+    batch id or line, or messages naming different evaluations; NOT_FOUND
+    for an unknown evaluation; FAILED_PRECONDITION (reason
+    EVALUATION_FINISHED) once the evaluation has a final status.
+    """
+    ListEvaluationLogs: _grpc.UnaryUnaryMultiCallable[_evaluation_service_pb2.ListEvaluationLogsRequest, _evaluation_service_pb2.ListEvaluationLogsResponse]
+    """Lists an evaluation's log lines, oldest first, a page at a time.
+
+    Errors: INVALID_ARGUMENT for a malformed id, a negative `page_size` or a
+    `page_token` not from this list; NOT_FOUND for an unknown evaluation.
+    """
+    StreamEvaluationLogs: _grpc.UnaryStreamMultiCallable[_evaluation_service_pb2.StreamEvaluationLogsRequest, _evaluation_service_pb2.StreamEvaluationLogsResponse]
+    """Streams an evaluation's log lines after `after_sequence`, oldest first.
+
+    Without `follow` it sends the lines stored when it runs and ends. With
+    `follow` it stays open like `tail -f`: it sends new lines as soon as they
+    are committed (through any server process) and ends by itself, with OK,
+    once the evaluation has a final status and every line was sent.
+
+    Every message carries `last_sequence`: call again with it as
+    `after_sequence` after a disconnect and nothing is missed or sent twice.
+    A stopping server ends its streams with UNAVAILABLE (reason
+    SERVER_SHUTTING_DOWN): reconnect, to any server, and resume.
+
+    Errors: INVALID_ARGUMENT for a malformed id or a negative
+    `after_sequence`; NOT_FOUND for an unknown evaluation; OUT_OF_RANGE
+    (reason AFTER_LAST_LINE) for an `after_sequence` past the last stored
+    line. Needs the `reader` role.
+    """
 
 @_typing.type_check_only
 class EvaluationServiceAsyncStub(EvaluationServiceStub):
@@ -252,6 +295,49 @@ class EvaluationServiceAsyncStub(EvaluationServiceStub):
 
     Errors: INVALID_ARGUMENT for a malformed id or page token; NOT_FOUND
     for an unknown (or deleted, without `show_deleted`) evaluation.
+    """
+    AppendEvaluationLogs: _aio.StreamUnaryMultiCallable[_evaluation_service_pb2.AppendEvaluationLogsRequest, _evaluation_service_pb2.AppendEvaluationLogsResponse]  # type: ignore[assignment]
+    """Appends lines to an evaluation's log. A client stream: each message is a
+    batch of up to 10,000 lines for one evaluation, stored in one
+    transaction as soon as it arrives, so followers see it at once; a
+    runner may keep one call open for the whole run. Each stored line gets
+    the next sequence number of its evaluation (1, 2, 3, ... with no gap or
+    repeat, in append order, whichever server process stores it).
+
+    A batch with a `batch_id` already stored for the evaluation stores
+    nothing and counts as the first send (so a runner can resend batches
+    after a lost reply); the same id with other lines is ALREADY_EXISTS
+    (reason BATCH_ID_REUSED), and the batches before it stay stored.
+
+    Errors (the call ends; batches stored before it stay stored):
+    INVALID_ARGUMENT (with field violations) for a malformed evaluation id,
+    batch id or line, or messages naming different evaluations; NOT_FOUND
+    for an unknown evaluation; FAILED_PRECONDITION (reason
+    EVALUATION_FINISHED) once the evaluation has a final status.
+    """
+    ListEvaluationLogs: _aio.UnaryUnaryMultiCallable[_evaluation_service_pb2.ListEvaluationLogsRequest, _evaluation_service_pb2.ListEvaluationLogsResponse]  # type: ignore[assignment]
+    """Lists an evaluation's log lines, oldest first, a page at a time.
+
+    Errors: INVALID_ARGUMENT for a malformed id, a negative `page_size` or a
+    `page_token` not from this list; NOT_FOUND for an unknown evaluation.
+    """
+    StreamEvaluationLogs: _aio.UnaryStreamMultiCallable[_evaluation_service_pb2.StreamEvaluationLogsRequest, _evaluation_service_pb2.StreamEvaluationLogsResponse]  # type: ignore[assignment]
+    """Streams an evaluation's log lines after `after_sequence`, oldest first.
+
+    Without `follow` it sends the lines stored when it runs and ends. With
+    `follow` it stays open like `tail -f`: it sends new lines as soon as they
+    are committed (through any server process) and ends by itself, with OK,
+    once the evaluation has a final status and every line was sent.
+
+    Every message carries `last_sequence`: call again with it as
+    `after_sequence` after a disconnect and nothing is missed or sent twice.
+    A stopping server ends its streams with UNAVAILABLE (reason
+    SERVER_SHUTTING_DOWN): reconnect, to any server, and resume.
+
+    Errors: INVALID_ARGUMENT for a malformed id or a negative
+    `after_sequence`; NOT_FOUND for an unknown evaluation; OUT_OF_RANGE
+    (reason AFTER_LAST_LINE) for an `after_sequence` past the last stored
+    line. Needs the `reader` role.
     """
 
 class EvaluationServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -422,6 +508,67 @@ class EvaluationServiceServicer(metaclass=_abc_1.ABCMeta):
 
         Errors: INVALID_ARGUMENT for a malformed id or page token; NOT_FOUND
         for an unknown (or deleted, without `show_deleted`) evaluation.
+        """
+
+    @_abc_1.abstractmethod
+    def AppendEvaluationLogs(
+        self,
+        request_iterator: _MaybeAsyncIterator[_evaluation_service_pb2.AppendEvaluationLogsRequest],
+        context: _ServicerContext,
+    ) -> _typing.Union[_evaluation_service_pb2.AppendEvaluationLogsResponse, _abc.Awaitable[_evaluation_service_pb2.AppendEvaluationLogsResponse]]:
+        """Appends lines to an evaluation's log. A client stream: each message is a
+        batch of up to 10,000 lines for one evaluation, stored in one
+        transaction as soon as it arrives, so followers see it at once; a
+        runner may keep one call open for the whole run. Each stored line gets
+        the next sequence number of its evaluation (1, 2, 3, ... with no gap or
+        repeat, in append order, whichever server process stores it).
+
+        A batch with a `batch_id` already stored for the evaluation stores
+        nothing and counts as the first send (so a runner can resend batches
+        after a lost reply); the same id with other lines is ALREADY_EXISTS
+        (reason BATCH_ID_REUSED), and the batches before it stay stored.
+
+        Errors (the call ends; batches stored before it stay stored):
+        INVALID_ARGUMENT (with field violations) for a malformed evaluation id,
+        batch id or line, or messages naming different evaluations; NOT_FOUND
+        for an unknown evaluation; FAILED_PRECONDITION (reason
+        EVALUATION_FINISHED) once the evaluation has a final status.
+        """
+
+    @_abc_1.abstractmethod
+    def ListEvaluationLogs(
+        self,
+        request: _evaluation_service_pb2.ListEvaluationLogsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_evaluation_service_pb2.ListEvaluationLogsResponse, _abc.Awaitable[_evaluation_service_pb2.ListEvaluationLogsResponse]]:
+        """Lists an evaluation's log lines, oldest first, a page at a time.
+
+        Errors: INVALID_ARGUMENT for a malformed id, a negative `page_size` or a
+        `page_token` not from this list; NOT_FOUND for an unknown evaluation.
+        """
+
+    @_abc_1.abstractmethod
+    def StreamEvaluationLogs(
+        self,
+        request: _evaluation_service_pb2.StreamEvaluationLogsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_evaluation_service_pb2.StreamEvaluationLogsResponse], _abc.AsyncIterator[_evaluation_service_pb2.StreamEvaluationLogsResponse]]:
+        """Streams an evaluation's log lines after `after_sequence`, oldest first.
+
+        Without `follow` it sends the lines stored when it runs and ends. With
+        `follow` it stays open like `tail -f`: it sends new lines as soon as they
+        are committed (through any server process) and ends by itself, with OK,
+        once the evaluation has a final status and every line was sent.
+
+        Every message carries `last_sequence`: call again with it as
+        `after_sequence` after a disconnect and nothing is missed or sent twice.
+        A stopping server ends its streams with UNAVAILABLE (reason
+        SERVER_SHUTTING_DOWN): reconnect, to any server, and resume.
+
+        Errors: INVALID_ARGUMENT for a malformed id or a negative
+        `after_sequence`; NOT_FOUND for an unknown evaluation; OUT_OF_RANGE
+        (reason AFTER_LAST_LINE) for an `after_sequence` past the last stored
+        line. Needs the `reader` role.
         """
 
 def add_EvaluationServiceServicer_to_server(servicer: EvaluationServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -13,6 +13,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+from ledger_server.domain.evaluations.log_ports import EvaluationLogRepository
 from ledger_server.domain.evaluations.ports import EvaluationRepository
 from ledger_server.domain.results_store.ports import ResultsRepository
 
@@ -57,6 +58,9 @@ class UnitOfWork(Protocol):
 
     @property
     def evaluations(self) -> EvaluationRepository: ...
+
+    @property
+    def evaluation_logs(self) -> EvaluationLogRepository: ...
 
 
 class Transactions(Protocol):

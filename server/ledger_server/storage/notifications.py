@@ -218,7 +218,8 @@ class NotificationListener:
         self._stopping.set()
         with contextlib.suppress(OSError):
             os.write(self._wake_write, b"x")
-        self._thread.join(timeout)
+        if self._thread.ident is not None:  # started
+            self._thread.join(timeout)
         for fd in (self._wake_read, self._wake_write):
             with contextlib.suppress(OSError):
                 os.close(fd)

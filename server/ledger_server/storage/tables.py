@@ -5,8 +5,15 @@ Alembic compares migrations against this, so a new service adds its tables modul
 
 from __future__ import annotations
 
+from ledger_server.storage.evaluations import log_tables as evaluation_log_tables
 from ledger_server.storage.evaluations import tables as evaluations_tables
 from ledger_server.storage.results_store import tables as results_store_tables
 from ledger_server.storage.schema import SCHEMA, metadata
 
-__all__ = ["SCHEMA", "evaluations_tables", "metadata", "results_store_tables"]
+__all__ = [
+    "SCHEMA",
+    "evaluation_log_tables",
+    "evaluations_tables",
+    "metadata",
+    "results_store_tables",
+]

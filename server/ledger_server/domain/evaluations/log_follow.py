@@ -19,12 +19,12 @@ import asyncio
 import contextlib
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from ledger_server.domain.changes import Changes, ChangeWatch
 from ledger_server.domain.evaluations.log_lines import LogBatch
 from ledger_server.domain.evaluations.log_ports import LOG_TOPIC
-from ledger_server.domain.evaluations.log_use_cases import EvaluationLogs, LogRead
+from ledger_server.domain.evaluations.log_use_cases import LogRead
 
 T = TypeVar("T")
 # Runs blocking work (a database read) off the event loop: offload(fn, *args).
@@ -33,6 +33,14 @@ Offload = Callable[..., Awaitable[Any]]
 POLL_SECONDS = 2.0
 # Lines each tail keeps for followers a little behind; older ones are read again.
 KEEP_LINES = 50_000
+
+
+class LogSource(Protocol):
+    """What following needs of the log use cases (`EvaluationLogs`)."""
+
+    def log_end(self, evaluation_id: str, after_sequence: int) -> int: ...
+
+    def read_after(self, evaluation_id: str, after_sequence: int) -> LogRead: ...
 
 
 class _Tail:
@@ -75,7 +83,7 @@ class LogFollowers:
 
     def __init__(
         self,
-        logs: EvaluationLogs,
+        logs: LogSource,
         changes: Changes,
         offload: Offload,
         *,

@@ -18,6 +18,7 @@ from ledger_server.domain.errors import (
     InvalidArgument,
     OutOfRange,
 )
+from ledger_server.domain.evaluations import rules
 from ledger_server.domain.evaluations.log_lines import (
     AppendLogsCommand,
     AppendResult,
@@ -27,6 +28,7 @@ from ledger_server.domain.evaluations.log_lines import (
     next_first_sequence,
     resend_result,
 )
+from ledger_server.domain.evaluations.use_cases import live_evaluation, lock_key
 from ledger_server.domain.paging import CursorSpec, Page, page_size
 from ledger_server.domain.ports import Transactions, UnitOfWork
 
@@ -56,16 +58,16 @@ class EvaluationLogs:
 
     def append(self, command: AppendLogsCommand) -> AppendResult:
         """Stores one batch (or finds its earlier send); returns its lines' sequences."""
-        check_evaluation_id(command.evaluation_id)
+        rules.check_id(command.evaluation_id)
         check_batch(command)
 
         def work(uow: UnitOfWork) -> AppendResult:
-            uow.lock(evaluation_lock_key(command.evaluation_id))
+            uow.lock(lock_key(command.evaluation_id))
             if command.batch_id:
                 stored = uow.evaluation_logs.find_batch(command.evaluation_id, command.batch_id)
                 if stored is not None:
                     return resend_result(stored, command.fingerprint, command.batch_id)
-            if is_final(uow, command.evaluation_id):
+            if live_evaluation(uow.evaluations, command.evaluation_id).status.terminal:
                 raise FailedPrecondition(
                     f"evaluation {command.evaluation_id!r} has finished: its log is closed",
                     reason="EVALUATION_FINISHED",
@@ -84,12 +86,12 @@ class EvaluationLogs:
 
     def list_logs(self, evaluation_id: str, size: int, page_token: str) -> Page[LogLine]:
         """Lines oldest first, `size` per page (0: 1,000; at most 10,000)."""
-        check_evaluation_id(evaluation_id)
+        rules.check_id(evaluation_id)
         limit = page_size(size, default=DEFAULT_PAGE_LINES, maximum=MAX_PAGE_LINES)
         cursor = LIST_EVALUATION_LOGS.decode(page_token, [evaluation_id])
         after = 0 if cursor is None else int(cursor[0])
         with self._transactions.begin() as uow:
-            is_final(uow, evaluation_id)  # NOT_FOUND for an unknown evaluation
+            live_evaluation(uow.evaluations, evaluation_id)  # NOT_FOUND if unknown or deleted
             batches, _ = uow.evaluation_logs.read_after(
                 evaluation_id, after, limit + 1, READ_CHARACTERS
             )
@@ -103,7 +105,7 @@ class EvaluationLogs:
         (all committed before it) is visible to the read of lines that follows.
         """
         with self._transactions.begin() as uow:
-            final = is_final(uow, evaluation_id)
+            final = _closed(uow, evaluation_id)
             batches, more = uow.evaluation_logs.read_after(
                 evaluation_id, after_sequence, READ_LINES, READ_CHARACTERS
             )
@@ -115,11 +117,11 @@ class EvaluationLogs:
         NOT_FOUND for an unknown evaluation; OUT_OF_RANGE past the last stored line (no
         server gave that cursor out).
         """
-        check_evaluation_id(evaluation_id)
+        rules.check_id(evaluation_id)
         if after_sequence < 0:
             raise InvalidArgument([FieldViolation("after_sequence", "must not be negative")])
         with self._transactions.begin() as uow:
-            is_final(uow, evaluation_id)
+            live_evaluation(uow.evaluations, evaluation_id)
             last = uow.evaluation_logs.last_sequence(evaluation_id)
         if after_sequence > last:
             raise OutOfRange(
@@ -129,6 +131,13 @@ class EvaluationLogs:
                 metadata={"evaluation_id": evaluation_id, "last_sequence": str(last)},
             )
         return last
+
+
+def _closed(uow: UnitOfWork, evaluation_id: str) -> bool:
+    """Whether the log can grow no more: the evaluation is final, or deleted meanwhile
+    (a deleted evaluation takes no appends either)."""
+    current = live_evaluation(uow.evaluations, evaluation_id, show_deleted=True)
+    return current.status.terminal or current.deleted
 
 
 def _sequence_of(line: LogLine) -> tuple[int]:

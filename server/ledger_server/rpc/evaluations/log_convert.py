@@ -41,7 +41,9 @@ _STREAMS_OUT = {
 REPLY_CHARACTERS = 4 * 1024 * 1024
 
 
-def append_command(request: es.AppendEvaluationLogsRequest, evaluation_id: str) -> AppendLogsCommand:
+def append_command(
+    request: es.AppendEvaluationLogsRequest, evaluation_id: str
+) -> AppendLogsCommand:
     """The batch in `request` for `evaluation_id`; INVALID_ARGUMENT for a bad stream or time.
 
     Runs for every line at 100k lines a second: one pass, no per-line allocation beyond
@@ -70,9 +72,7 @@ def append_command(request: es.AppendEvaluationLogsRequest, evaluation_id: str) 
     return AppendLogsCommand(evaluation_id, tuple(lines), batch_id, fingerprint)
 
 
-def _time_in(
-    stamp: timestamp_pb2.Timestamp, path: str, violations: Violations
-) -> datetime | None:
+def _time_in(stamp: timestamp_pb2.Timestamp, path: str, violations: Violations) -> datetime | None:
     if not (_MIN_SECONDS <= stamp.seconds <= _MAX_SECONDS and 0 <= stamp.nanos < 1_000_000_000):
         violations.add(path, "must be a valid timestamp between years 0001 and 9999")
         return None

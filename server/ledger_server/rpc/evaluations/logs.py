@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 
 from ledger.v1 import evaluation_service_pb2 as es
 from ledger_server.api_keys import Role
+from ledger_server.domain.changes import Changes
 from ledger_server.domain.errors import FieldViolation, InvalidArgument
 from ledger_server.domain.evaluations.log_follow import LogFollowers
 from ledger_server.domain.evaluations.log_use_cases import EvaluationLogs
@@ -21,6 +22,11 @@ class EvaluationLogRpcs:
     runtime: Runtime
     logs: EvaluationLogs
     log_followers: LogFollowers
+
+    def attach_logs(self, logs: EvaluationLogs, changes: Changes) -> None:
+        """Gives the servicer its log use cases and this process's followers."""
+        self.logs = logs
+        self.log_followers = LogFollowers(logs, changes, self.runtime.offload)
 
     @client_stream(Role.WRITER)
     async def AppendEvaluationLogs(  # noqa: N802 - gRPC method names

@@ -22,6 +22,7 @@ from ledger_server.domain.evaluations.outputs import PreparedContent, Thresholds
 from ledger_server.domain.evaluations.records import Content, Location
 from ledger_server.domain.evaluations.use_cases import Evaluations
 from ledger_server.rpc.evaluations import convert
+from ledger_server.rpc.evaluations.logs import EvaluationLogRpcs
 from ledger_server.rpc.handler import Call, Runtime, unary
 from ledger_server.rpc.idempotency import request_key
 from ledger_server.rpc.service import Servicer
@@ -35,7 +36,9 @@ MAX_VIEW_BYTES = 1024 * 1024
 READ_CHUNK_BYTES = 1024 * 1024
 
 
-class EvaluationServicer(Servicer, service=es.DESCRIPTOR.services_by_name["EvaluationService"]):
+class EvaluationServicer(
+    EvaluationLogRpcs, Servicer, service=es.DESCRIPTOR.services_by_name["EvaluationService"]
+):
     def __init__(
         self,
         runtime: Runtime,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from ledger_server.config import Settings
+from ledger_server.domain.changes import Changes
+from ledger_server.domain.evaluations.log_use_cases import EvaluationLogs
 from ledger_server.domain.evaluations.outputs import Thresholds
 from ledger_server.domain.evaluations.use_cases import Evaluations
 from ledger_server.domain.ports import Transactions
@@ -18,14 +20,16 @@ BLOB_THREADS = 4
 
 
 def evaluation_servicer(
-    settings: Settings, runtime: Runtime, transactions: Transactions
+    settings: Settings, runtime: Runtime, transactions: Transactions, changes: Changes
 ) -> EvaluationServicer:
     blobs = FileBlobStore(settings.blob_root)
     blobs.prepare()
-    return EvaluationServicer(
+    servicer = EvaluationServicer(
         runtime,
         Evaluations(transactions),
         blobs,
         ThreadPoolExecutor(BLOB_THREADS, thread_name_prefix="ledger-blob"),
         thresholds=Thresholds(settings.output_inline_max_bytes, settings.output_database_max_bytes),
     )
+    servicer.attach_logs(EvaluationLogs(transactions), changes)
+    return servicer

@@ -13,6 +13,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     DateTime,
+    ForeignKeyConstraint,
     Integer,
     LargeBinary,
     PrimaryKeyConstraint,
@@ -25,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from ledger_server.storage.evaluations.tables import evaluations
 from ledger_server.storage.schema import metadata
 
 evaluation_log_batches = Table(
@@ -47,6 +49,7 @@ evaluation_log_batches = Table(
     Column("fingerprint", LargeBinary, nullable=True),
     Column("create_time", DateTime(timezone=True), nullable=False, server_default=func.now()),
     PrimaryKeyConstraint("evaluation_id", "first_sequence"),
+    ForeignKeyConstraint(["evaluation_id"], [evaluations.c.evaluation_id]),
     UniqueConstraint("evaluation_id", "last_sequence"),
     UniqueConstraint("evaluation_id", "batch_id"),
     CheckConstraint("first_sequence >= 1", name="first_sequence_positive"),
