@@ -78,9 +78,7 @@ class MemoryEvaluationLogs:
                 continue
             trimmed = batch.after(after_sequence)
             size = sum(len(line.text) for line in batch.lines)
-            if found and (
-                lines + len(trimmed.lines) > max_lines or characters + size > max_characters
-            ):
+            if found and (lines >= max_lines or characters + size > max_characters):
                 return found, True
             found.append(trimmed)
             lines += len(trimmed.lines)

@@ -49,6 +49,10 @@ class CuttableProxy:
     def restore(self) -> None:
         self._open.set()
 
+    def retarget(self, url: str) -> None:
+        """New connections go to `url`'s host and port from now on (open ones stay)."""
+        self._family, self._upstream = _upstream_address(url)
+
     def close(self) -> None:
         self.cut()
         self._listener.close()

@@ -34,6 +34,6 @@ class EvaluationLogRepository(Protocol):
         self, evaluation_id: str, after_sequence: int, max_lines: int, max_characters: int
     ) -> tuple[list[LogBatch], bool]:
         """Stored batches holding the lines after `after_sequence`, oldest first, the
-        first one trimmed to start right after it; stops before the batch that would
-        pass `max_lines` or `max_characters` of text (but returns at least one). The
-        flag says whether batches were left out by those limits."""
+        first one trimmed to start right after it; stops once it holds `max_lines`
+        lines, or before the batch that would pass `max_characters` of text (but
+        returns at least one). The flag says whether batches were left out."""

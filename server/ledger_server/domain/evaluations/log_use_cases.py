@@ -92,11 +92,14 @@ class EvaluationLogs:
         after = 0 if cursor is None else int(cursor[0])
         with self._transactions.begin() as uow:
             live_evaluation(uow.evaluations, evaluation_id)  # NOT_FOUND if unknown or deleted
-            batches, _ = uow.evaluation_logs.read_after(
-                evaluation_id, after, limit + 1, READ_CHARACTERS
+            batches, more = uow.evaluation_logs.read_after(
+                evaluation_id, after, limit, READ_CHARACTERS
             )
-        lines = [line for batch in batches for line in batch.lines][: limit + 1]
-        return LIST_EVALUATION_LOGS.page(lines, limit, [evaluation_id], _sequence_of)
+        lines = [line for batch in batches for line in batch.lines]
+        if len(lines) > limit:  # the first batch alone held more than a page
+            lines, more = lines[:limit], True
+        token = LIST_EVALUATION_LOGS.encode([evaluation_id], [lines[-1].sequence]) if more else ""
+        return Page(lines, token)
 
     def read_after(self, evaluation_id: str, after_sequence: int) -> LogRead:
         """The next lines after `after_sequence` for a stream, and whether they are all.
@@ -138,7 +141,3 @@ def _closed(uow: UnitOfWork, evaluation_id: str) -> bool:
     (a deleted evaluation takes no appends either)."""
     current = live_evaluation(uow.evaluations, evaluation_id, show_deleted=True)
     return current.status.terminal or current.deleted
-
-
-def _sequence_of(line: LogLine) -> tuple[int]:
-    return (line.sequence,)

@@ -88,12 +88,11 @@ class SqlEvaluationLogs:
             return [], False
         lines = characters = taken = 0
         for first, count, text_characters in sizes:
-            kept = count - max(after_sequence - first + 1, 0)
-            if taken and (
-                lines + kept > max_lines or characters + text_characters > max_characters
-            ):
+            if taken and (lines >= max_lines or characters + text_characters > max_characters):
                 break
-            lines, characters, taken = lines + kept, characters + text_characters, taken + 1
+            lines += count - max(after_sequence - first + 1, 0)
+            characters += text_characters
+            taken += 1
         more = taken < len(sizes) or len(sizes) == READ_ROWS
         rows = self._db.execute(
             select(
