@@ -4,7 +4,7 @@
 `last_sequence` of one evaluation, as parallel arrays. The application numbers lines
 under the evaluation's lock; a trigger makes the database refuse any row that does not
 start right after the evaluation's last stored line, so a gap or an overlap cannot be
-stored even by a bug.
+stored even by a bug. A version that makes an evaluation final wakes its log followers.
 
 Revision ID: 0008
 Revises: 0005
@@ -42,6 +42,24 @@ END
 $$;
 CREATE TRIGGER log_sequences_gapless BEFORE INSERT ON ledger.evaluation_log_batches
     FOR EACH ROW EXECUTE FUNCTION ledger.reject_log_gaps();
+"""
+
+
+# Followers end once their evaluation is final: a version that makes it final (or deletes
+# it) wakes them like an append does (storage/notifications.py: channel ledger_changes,
+# payload topic:key), whichever code path wrote the version. The statuses are the final
+# ones of domain.evaluations.records.Status.
+WAKE_FOLLOWERS = """
+CREATE FUNCTION ledger.wake_log_followers() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.status IN ('completed', 'failed', 'cancelled', 'timeout') OR NEW.deleted THEN
+        PERFORM pg_notify('ledger_changes', 'evaluation_logs:' || NEW.evaluation_id);
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER wake_log_followers AFTER INSERT ON ledger.evaluation_versions
+    FOR EACH ROW EXECUTE FUNCTION ledger.wake_log_followers();
 """
 
 
@@ -96,8 +114,11 @@ def upgrade() -> None:
     )
     op.execute(f"SELECT ledger.make_insert_only('ledger.{TABLE}')")
     op.execute(GAPLESS)
+    op.execute(WAKE_FOLLOWERS)
 
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER wake_log_followers ON ledger.evaluation_versions")
+    op.execute("DROP FUNCTION ledger.wake_log_followers()")
     op.drop_table(TABLE, schema="ledger")
     op.execute("DROP FUNCTION ledger.reject_log_gaps()")

@@ -54,6 +54,9 @@ class Settings:
     output_database_max_bytes: int = 100 * 1024
     # redis://host:port/db of an optional read-through cache of evaluation versions.
     redis_url: str = ""
+    # Log followers read again after this many seconds without a wake-up (LISTEN/NOTIFY
+    # wakes them at once; this only bounds the delay when a wake-up was lost).
+    log_poll_seconds: float = 2.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -89,6 +92,10 @@ class Settings:
             "LEDGER_OUTPUT_DATABASE_MAX_BYTES",
         )
         settings.redis_url = env.get("LEDGER_REDIS_URL", settings.redis_url)
+        settings.log_poll_seconds = _positive_float(
+            env.get("LEDGER_LOG_POLL_SECONDS", str(settings.log_poll_seconds)),
+            "LEDGER_LOG_POLL_SECONDS",
+        )
         settings.max_concurrent_streams = _positive_int(
             env.get("LEDGER_MAX_CONCURRENT_STREAMS", str(settings.max_concurrent_streams)),
             "LEDGER_MAX_CONCURRENT_STREAMS",
@@ -227,3 +234,13 @@ def _loopback_address(text: str) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
     return address.is_loopback
+
+
+def _positive_float(text: str, name: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise ValueError(f"{name} must be a positive number of seconds, got {text!r}")
+    return value

@@ -23,10 +23,12 @@ class EvaluationLogRpcs:
     logs: EvaluationLogs
     log_followers: LogFollowers
 
-    def attach_logs(self, logs: EvaluationLogs, changes: Changes) -> None:
+    def attach_logs(self, logs: EvaluationLogs, changes: Changes, *, poll_seconds: float) -> None:
         """Gives the servicer its log use cases and this process's followers."""
         self.logs = logs
-        self.log_followers = LogFollowers(logs, changes, self.runtime.offload)
+        self.log_followers = LogFollowers(
+            logs, changes, self.runtime.offload, poll_seconds=poll_seconds
+        )
 
     @client_stream(Role.WRITER)
     async def AppendEvaluationLogs(  # noqa: N802 - gRPC method names

@@ -31,5 +31,7 @@ def evaluation_servicer(
         ThreadPoolExecutor(BLOB_THREADS, thread_name_prefix="ledger-blob"),
         thresholds=Thresholds(settings.output_inline_max_bytes, settings.output_database_max_bytes),
     )
-    servicer.attach_logs(EvaluationLogs(transactions), changes)
+    servicer.attach_logs(
+        EvaluationLogs(transactions), changes, poll_seconds=settings.log_poll_seconds
+    )
     return servicer
