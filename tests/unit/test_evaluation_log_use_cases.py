@@ -1,0 +1,168 @@
+"""Evaluation log use cases over in-memory repositories: numbering, resends, closing, pages."""
+
+from __future__ import annotations
+
+import pytest
+
+from ledger_server.domain.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    OutOfRange,
+)
+from ledger_server.domain.evaluations.commands import CreateEvaluation, UpdateEvaluation
+from ledger_server.domain.evaluations.log_lines import (
+    AppendLogsCommand,
+    AppendResult,
+    LogLineInput,
+    LogStream,
+)
+from ledger_server.domain.evaluations.log_use_cases import EvaluationLogs
+from ledger_server.domain.evaluations.records import Status
+from ledger_server.domain.evaluations.use_cases import Evaluations
+from tests.support.memory_store import MemoryTransactions
+
+
+@pytest.fixture
+def logs(db: MemoryTransactions) -> EvaluationLogs:
+    return EvaluationLogs(db)
+
+
+@pytest.fixture
+def evaluation(db: MemoryTransactions) -> str:
+    return (
+        Evaluations(db)
+        .create(CreateEvaluation(code="x", evaluation_id="eval_1"), None)
+        .evaluation_id
+    )
+
+
+def batch(
+    evaluation_id: str, *texts: str, batch_id: str = "", digest: bytes = b""
+) -> AppendLogsCommand:
+    lines = tuple(LogLineInput(text) for text in texts)
+    return AppendLogsCommand(evaluation_id, lines, batch_id, digest)
+
+
+def finish(db: MemoryTransactions, evaluation_id: str, status: Status = Status.COMPLETED) -> None:
+    Evaluations(db).update(UpdateEvaluation(evaluation_id, status=status), None)
+
+
+def test_append_numbers_lines_from_one_without_gaps(logs: EvaluationLogs, evaluation: str) -> None:
+    assert logs.append(batch(evaluation, "a", "b", "c")) == AppendResult(1, 3, stored=True)
+    assert logs.append(batch(evaluation, "d")) == AppendResult(4, 4, stored=True)
+    page = logs.list_logs(evaluation, 0, "")
+    assert [(line.sequence, line.text) for line in page.items] == [
+        (1, "a"), (2, "b"), (3, "c"), (4, "d"),
+    ]  # fmt: skip
+    assert page.items[0].stream is LogStream.STDOUT
+
+
+def test_append_of_no_lines_stores_nothing_and_answers_the_last_sequence(
+    db: MemoryTransactions, logs: EvaluationLogs, evaluation: str
+) -> None:
+    logs.append(batch(evaluation, "a", "b"))
+    assert logs.append(batch(evaluation)) == AppendResult(3, 2, stored=False)
+    assert db.tables.logs.published == [evaluation]  # one wake-up: for the stored batch
+
+
+def test_append_resent_batch_id_stores_nothing_and_answers_its_sequences(
+    db: MemoryTransactions, logs: EvaluationLogs, evaluation: str
+) -> None:
+    logs.append(batch(evaluation, "a", "b", batch_id="b1", digest=b"d1"))
+    logs.append(batch(evaluation, "c", batch_id="b2", digest=b"d2"))
+    again = logs.append(batch(evaluation, "a", "b", batch_id="b1", digest=b"d1"))
+    assert again == AppendResult(1, 2, stored=False)
+    assert len(logs.list_logs(evaluation, 0, "").items) == 3
+
+
+def test_append_reused_batch_id_with_other_lines_is_already_exists(
+    logs: EvaluationLogs, evaluation: str
+) -> None:
+    logs.append(batch(evaluation, "a", batch_id="b1", digest=b"d1"))
+    with pytest.raises(AlreadyExists) as refused:
+        logs.append(batch(evaluation, "z", batch_id="b1", digest=b"other"))
+    assert refused.value.reason == "BATCH_ID_REUSED"
+
+
+def test_append_resend_is_answered_even_after_the_evaluation_finished(
+    db: MemoryTransactions, logs: EvaluationLogs, evaluation: str
+) -> None:
+    """A runner whose last reply was lost resends after the run ended: no error."""
+    logs.append(batch(evaluation, "last", batch_id="b9", digest=b"d"))
+    finish(db, evaluation)
+    assert logs.append(batch(evaluation, "last", batch_id="b9", digest=b"d")).stored is False
+
+
+@pytest.mark.parametrize(
+    "status", [Status.COMPLETED, Status.FAILED, Status.CANCELLED, Status.TIMEOUT]
+)
+def test_append_after_a_final_status_is_failed_precondition(
+    db: MemoryTransactions, logs: EvaluationLogs, evaluation: str, status: Status
+) -> None:
+    finish(db, evaluation, status)
+    with pytest.raises(FailedPrecondition) as refused:
+        logs.append(batch(evaluation, "late"))
+    assert refused.value.reason == "EVALUATION_FINISHED"
+    assert logs.list_logs(evaluation, 0, "").items == []
+
+
+def test_append_to_an_unknown_evaluation_is_not_found(logs: EvaluationLogs) -> None:
+    with pytest.raises(NotFound):
+        logs.append(batch("eval_missing", "a"))
+
+
+def test_append_checks_the_id_and_lines_before_any_work(
+    db: MemoryTransactions, logs: EvaluationLogs
+) -> None:
+    with pytest.raises(InvalidArgument):
+        logs.append(batch("bad id", "a"))
+    with pytest.raises(InvalidArgument):
+        logs.append(batch("eval_1", "nul\x00"))
+    assert db.begun == 0
+
+
+def test_list_logs_pages_by_sequence(logs: EvaluationLogs, evaluation: str) -> None:
+    for first in range(0, 9, 3):
+        logs.append(batch(evaluation, *(str(n) for n in range(first + 1, first + 4))))
+    seen: list[int] = []
+    token = ""
+    for _ in range(5):
+        page = logs.list_logs(evaluation, 4, token)
+        seen += [line.sequence for line in page.items]
+        assert len(page.items) <= 4
+        token = page.next_page_token
+        if not token:
+            break
+    assert seen == list(range(1, 10))
+
+
+def test_list_logs_refuses_a_token_of_another_evaluation(
+    db: MemoryTransactions, logs: EvaluationLogs, evaluation: str
+) -> None:
+    other = Evaluations(db).create(CreateEvaluation(code="x", evaluation_id="eval_2"), None)
+    logs.append(batch(evaluation, "a", "b", "c"))
+    token = logs.list_logs(evaluation, 1, "").next_page_token
+    with pytest.raises(InvalidArgument):
+        logs.list_logs(other.evaluation_id, 1, token)
+
+
+def test_read_after_says_finished_only_once_final_and_read_to_the_end(
+    db: MemoryTransactions, logs: EvaluationLogs, evaluation: str
+) -> None:
+    logs.append(batch(evaluation, "a", "b"))
+    assert not logs.read_after(evaluation, 0).finished
+    finish(db, evaluation)
+    read = logs.read_after(evaluation, 1)
+    assert [line.sequence for b in read.batches for line in b.lines] == [2]
+    assert read.finished and not read.more
+
+
+def test_log_end_refuses_a_cursor_past_the_last_line(logs: EvaluationLogs, evaluation: str) -> None:
+    logs.append(batch(evaluation, "a", "b"))
+    assert logs.log_end(evaluation, 2) == 2
+    with pytest.raises(OutOfRange):
+        logs.log_end(evaluation, 3)
+    with pytest.raises(InvalidArgument):
+        logs.log_end(evaluation, -1)
