@@ -35,7 +35,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, MutableMapping, Sequence
 from dataclasses import dataclass, field
 
 import grpc
@@ -89,7 +89,8 @@ async def create_evaluation(channel: grpc.aio.Channel, name: str) -> str:
     request = es.CreateEvaluationRequest(
         evaluation_id=f"bench_{name}_{uuid.uuid4().hex[:12]}", code="print('hi')"
     )
-    reply = await channel.unary_unary(CREATE)(request.SerializeToString(), timeout=30)
+    create: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(CREATE)
+    reply = await create(request.SerializeToString(), timeout=30)
     return es.CreateEvaluationResponse.FromString(reply).evaluation.evaluation_id
 
 
@@ -97,7 +98,8 @@ async def complete(channel: grpc.aio.Channel, evaluation_id: str) -> None:
     request = es.UpdateEvaluationRequest(
         evaluation_id=evaluation_id, status=ev.EVALUATION_STATUS_COMPLETED
     )
-    await channel.unary_unary(UPDATE)(request.SerializeToString(), timeout=30)
+    update: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(UPDATE)
+    await update(request.SerializeToString(), timeout=30)
 
 
 # --- R: the database's own limit for these writes -----------------------------------------
@@ -170,7 +172,10 @@ async def appends(
     async def appender(index: int) -> None:
         nonlocal stored
         request = append_request(evaluation_ids[index], batch_lines(index, plan.batch_lines))
-        call = channels[index % len(channels)].stream_unary(APPEND)(timeout=120)
+        method: grpc.aio.StreamUnaryMultiCallable[bytes, bytes] = channels[
+            index % len(channels)
+        ].stream_unary(APPEND)
+        call = method(timeout=120)
         while time.perf_counter() < deadline:
             started = time.perf_counter()
             await call.write(request)
@@ -202,7 +207,7 @@ def follow_process(
     target: str,
     evaluation_id: str,
     followers: int,
-    sent_at: dict[int, float],
+    sent_at: MutableMapping[int, float],
     ready: multiprocessing.synchronize.Event,
     results: multiprocessing.queues.Queue[str],
 ) -> None:
@@ -214,7 +219,7 @@ async def _follow_all(
     target: str,
     evaluation_id: str,
     followers: int,
-    sent_at: dict[int, float],
+    sent_at: MutableMapping[int, float],
     ready: multiprocessing.synchronize.Event,
 ) -> FollowResult:
     # At most 100 streams per connection (the server's limit): 50 followers per channel.
@@ -228,7 +233,10 @@ async def _follow_all(
 
     async def follower(index: int) -> None:
         nonlocal opened
-        call = channels[index % len(channels)].unary_stream(STREAM)(request)
+        method: grpc.aio.UnaryStreamMultiCallable[bytes, bytes] = channels[
+            index % len(channels)
+        ].unary_stream(STREAM)
+        call = method(request)
         expected = 1
         lines = 0
         first_message = True
@@ -278,10 +286,11 @@ async def paced_appends(
     channel: grpc.aio.Channel,
     evaluation_id: str,
     plan: Plan,
-    sent_at: dict[int, float],
+    sent_at: MutableMapping[int, float],
 ) -> int:
     """Batches at a steady rate, each tagged with its index; returns lines appended."""
-    call = channel.stream_unary(APPEND)(timeout=120)
+    method: grpc.aio.StreamUnaryMultiCallable[bytes, bytes] = channel.stream_unary(APPEND)
+    call = method(timeout=120)
     interval = 1 / plan.follow_batches_per_second
     batches = int(plan.follow_seconds * plan.follow_batches_per_second)
     start = time.perf_counter()

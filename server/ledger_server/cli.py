@@ -1,4 +1,4 @@
-"""The `ledger` command: serve, migrate, and the `results` commands of the SDK."""
+"""The `ledger` command: serve, migrate, and the `results` and `eval` commands of the SDK."""
 
 from __future__ import annotations
 
@@ -60,10 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     try:
         from ledger_client.cli import register_results_commands
+        from ledger_client.cli_evaluations import register_evaluation_commands
     except ImportError:  # the SDK is optional for a server-only install
         pass
     else:
         register_results_commands(commands)
+        register_evaluation_commands(commands)
     return parser
 
 

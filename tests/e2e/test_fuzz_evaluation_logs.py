@@ -173,7 +173,7 @@ def streaming(stub: EvaluationServiceStub) -> Any:
 @fuzz_settings(max_examples=150)
 @given(ref=EVALUATION_REFS, batch_id=BATCH_IDS, lines=log_lines())
 @example(ref="running", batch_id="", lines=[el.EvaluationLogLine(text="x" * HUGE)])
-@example(ref="running", batch_id="", lines=[el.EvaluationLogLine(text="a", stream=9)])
+@example(ref="running", batch_id="", lines=[el.EvaluationLogLine(text="a", stream=9)])  # type: ignore[arg-type]
 @example(ref="finished", batch_id="", lines=[el.EvaluationLogLine(text="late")])
 def test_append_evaluation_logs_never_fails_internally(
     stub: EvaluationServiceStub,
