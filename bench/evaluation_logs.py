@@ -105,16 +105,15 @@ async def complete(channel: grpc.aio.Channel, evaluation_id: str) -> None:
 # --- R: the database's own limit for these writes -----------------------------------------
 
 
-def raw_appends(url: str, lines: int, threads: int, seconds: float) -> Run:
+def raw_appends(url: str, lines: int, evaluation_ids: Sequence[str], seconds: float) -> Run:
     """Batches written by bare psycopg2 with the server's statements, one trip each."""
     texts = batch_lines(0, lines)
     run = Run()
     deadline = time.perf_counter() + seconds
     lock = threading.Lock()
 
-    def worker() -> None:
+    def worker(evaluation_id: str) -> None:
         connection = psycopg2.connect(dsn(url))
-        evaluation_id = f"raw_{uuid.uuid4().hex[:12]}"
         statement = (
             "SELECT pg_advisory_xact_lock(hashtextextended(%(lock)s, 0));"
             "INSERT INTO ledger.evaluation_log_batches (evaluation_id, first_sequence, "
@@ -148,7 +147,7 @@ def raw_appends(url: str, lines: int, threads: int, seconds: float) -> Run:
             run.latencies.extend(latencies)
 
     started = time.perf_counter()
-    workers = [threading.Thread(target=worker) for _ in range(threads)]
+    workers = [threading.Thread(target=worker, args=(e,)) for e in evaluation_ids]
     for thread in workers:
         thread.start()
     for thread in workers:
@@ -332,8 +331,11 @@ async def measure(args: argparse.Namespace, plan: Plan, url: str, probe: Probe) 
             say(f"server serving on {target} (pid {process.pid}); log in {SERVER_LOG}")
 
             say(f"R: raw appends, {args.appenders} threads")
+            raw_ids = [
+                await create_evaluation(channels[0], f"raw{i}") for i in range(args.appenders)
+            ]
             raw = await asyncio.to_thread(
-                raw_appends, url, plan.batch_lines, args.appenders, plan.append_seconds
+                raw_appends, url, plan.batch_lines, raw_ids, plan.append_seconds
             )
             say(f"A: AppendEvaluationLogs, {args.appenders} streams")
             append, _ = await appends(channels, plan, args.appenders)
@@ -346,11 +348,13 @@ async def measure(args: argparse.Namespace, plan: Plan, url: str, probe: Probe) 
             )
 
             say(f"F: {args.followers} followers in a process of their own")
-            manager = multiprocessing.Manager()
+            # Spawned, not forked: gRPC's threads do not survive a fork.
+            spawn = multiprocessing.get_context("spawn")
+            manager = spawn.Manager()
             sent_at = manager.dict()
-            ready = multiprocessing.Event()
-            queue: multiprocessing.Queue[str] = multiprocessing.Queue()
-            child = multiprocessing.Process(
+            ready = spawn.Event()
+            queue: multiprocessing.Queue[str] = spawn.Queue()
+            child = spawn.Process(
                 target=follow_process,
                 args=(target, followed, args.followers, sent_at, ready, queue),
             )
@@ -380,7 +384,7 @@ async def measure(args: argparse.Namespace, plan: Plan, url: str, probe: Probe) 
         follow_lines,
         args.appenders,
         plan,
-        "quick" if args.quick else "full",
+        "tiny" if args.tiny else "quick" if args.quick else "full",
     )
 
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from ledger_server.domain.evaluations.log_lines import (
+    AppendLogsCommand,
     LogBatch,
     LogLine,
-    LogLineInput,
     StoredBatch,
 )
 
@@ -46,26 +46,22 @@ class MemoryEvaluationLogs:
     def find_batch(self, evaluation_id: str, batch_id: str) -> StoredBatch | None:
         return self._t.batch_ids.get((evaluation_id, batch_id))
 
-    def add_batch(
-        self,
-        evaluation_id: str,
-        first_sequence: int,
-        lines: Sequence[LogLineInput],
-        batch_id: str,
-        fingerprint: bytes,
+    def add_batches(
+        self, evaluation_id: str, batches: Sequence[tuple[int, AppendLogsCommand]]
     ) -> None:
-        # The database's trigger: a batch starts right after the last stored line.
-        assert first_sequence == self.last_sequence(evaluation_id) + 1, "a gap or overlap"
-        stored = tuple(
-            LogLine(first_sequence + i, line.text, line.stream, line.log_time or STORED_AT)
-            for i, line in enumerate(lines)
-        )
-        batch = LogBatch(evaluation_id, first_sequence, stored)
-        self._t.batches.setdefault(evaluation_id, []).append(batch)
-        if batch_id:
-            self._t.batch_ids[(evaluation_id, batch_id)] = StoredBatch(
-                first_sequence, batch.last_sequence, fingerprint
+        for first_sequence, command in batches:
+            # The database's trigger: a batch starts right after the last stored line.
+            assert first_sequence == self.last_sequence(evaluation_id) + 1, "gap or overlap"
+            stored = tuple(
+                LogLine(first_sequence + i, line.text, line.stream, line.log_time or STORED_AT)
+                for i, line in enumerate(command.lines)
             )
+            batch = LogBatch(evaluation_id, first_sequence, stored)
+            self._t.batches.setdefault(evaluation_id, []).append(batch)
+            if command.batch_id:
+                self._t.batch_ids[(evaluation_id, command.batch_id)] = StoredBatch(
+                    first_sequence, batch.last_sequence, command.fingerprint
+                )
         self._t.published.append(evaluation_id)
 
     def read_after(

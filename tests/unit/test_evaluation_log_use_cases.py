@@ -166,3 +166,42 @@ def test_log_end_refuses_a_cursor_past_the_last_line(logs: EvaluationLogs, evalu
         logs.log_end(evaluation, 3)
     with pytest.raises(InvalidArgument):
         logs.log_end(evaluation, -1)
+
+
+def test_append_many_stores_the_batches_before_a_refused_one_and_raises_its_error(
+    logs: EvaluationLogs, evaluation: str
+) -> None:
+    logs.append(batch(evaluation, "a", batch_id="b1", digest=b"d1"))
+    with pytest.raises(AlreadyExists):
+        logs.append_many(
+            [
+                batch(evaluation, "b", "c"),
+                batch(evaluation, "a", batch_id="b1", digest=b"d1"),  # a resend: fine
+                batch(evaluation, "x", batch_id="b1", digest=b"other"),  # reused: refused
+                batch(evaluation, "never"),
+            ]
+        )
+    assert [line.text for line in logs.list_logs(evaluation, 0, "").items] == ["a", "b", "c"]
+
+
+def test_append_many_refuses_a_malformed_batch_after_storing_the_ones_before(
+    logs: EvaluationLogs, evaluation: str
+) -> None:
+    with pytest.raises(InvalidArgument):
+        logs.append_many(
+            [batch(evaluation, "ok"), batch(evaluation, "nul\x00"), batch(evaluation, "no")]
+        )
+    assert [line.text for line in logs.list_logs(evaluation, 0, "").items] == ["ok"]
+
+
+def test_append_many_answers_a_batch_id_sent_twice_in_one_group_once(
+    logs: EvaluationLogs, evaluation: str
+) -> None:
+    results = logs.append_many(
+        [batch(evaluation, "a", "b", batch_id="b", digest=b"d")] * 2 + [batch(evaluation, "c")]
+    )
+    assert results == [
+        AppendResult(1, 2, stored=True),
+        AppendResult(1, 2, stored=False),
+        AppendResult(3, 3, stored=True),
+    ]

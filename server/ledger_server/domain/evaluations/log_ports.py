@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from ledger_server.domain.evaluations.log_lines import LogBatch, LogLineInput, StoredBatch
+from ledger_server.domain.evaluations.log_lines import AppendLogsCommand, LogBatch, StoredBatch
 
 # The topic of change wake-ups (domain/changes.py) sent when an evaluation's log grows.
 LOG_TOPIC = "evaluation_logs"
@@ -18,17 +18,13 @@ class EvaluationLogRepository(Protocol):
     def find_batch(self, evaluation_id: str, batch_id: str) -> StoredBatch | None:
         """The batch stored earlier under `batch_id` for this evaluation, if any."""
 
-    def add_batch(
-        self,
-        evaluation_id: str,
-        first_sequence: int,
-        lines: Sequence[LogLineInput],
-        batch_id: str,
-        fingerprint: bytes,
+    def add_batches(
+        self, evaluation_id: str, batches: Sequence[tuple[int, AppendLogsCommand]]
     ) -> None:
-        """Stores `lines` as `first_sequence`, `first_sequence + 1`, ...; lines without a
-        time get the time they are stored. Wakes the evaluation's followers (LOG_TOPIC)
-        in every server process once the transaction commits."""
+        """Stores each command's lines as `first`, `first + 1`, ... (the int of its pair),
+        in order, in one statement; lines without a time get the time they are stored.
+        Wakes the evaluation's followers (LOG_TOPIC) in every server process once the
+        transaction commits."""
 
     def read_after(
         self, evaluation_id: str, after_sequence: int, max_lines: int, max_characters: int

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Connection, func, insert, select
 
 from ledger_server.domain.evaluations.log_lines import (
+    AppendLogsCommand,
     LogBatch,
     LogLine,
-    LogLineInput,
     LogStream,
     StoredBatch,
 )
@@ -44,33 +44,10 @@ class SqlEvaluationLogs:
             return None
         return StoredBatch(row.first_sequence, row.last_sequence, bytes(row.fingerprint or b""))
 
-    def add_batch(
-        self,
-        evaluation_id: str,
-        first_sequence: int,
-        lines: Sequence[LogLineInput],
-        batch_id: str,
-        fingerprint: bytes,
+    def add_batches(
+        self, evaluation_id: str, batches: Sequence[tuple[int, AppendLogsCommand]]
     ) -> None:
-        texts = [line.text for line in lines]
-        times = [line.log_time for line in lines]
-        self._db.execute(
-            insert(logs),
-            {
-                "evaluation_id": evaluation_id,
-                "first_sequence": first_sequence,
-                "last_sequence": first_sequence + len(texts) - 1,
-                "line_count": len(texts),
-                "text_characters": sum(map(len, texts)),
-                "lines": texts,
-                "streams": [int(line.stream) for line in lines],
-                "log_time_micros": (
-                    None if not any(times) else [_micros(moment) for moment in times]
-                ),
-                "batch_id": batch_id or None,
-                "fingerprint": fingerprint if batch_id else None,
-            },
-        )
+        self._db.execute(insert(logs), [_row(evaluation_id, first, c) for first, c in batches])
         publish_change(self._db, LOG_TOPIC, evaluation_id)
 
     def read_after(
@@ -111,6 +88,24 @@ class SqlEvaluationLogs:
         ).all()
         batches = [_batch(evaluation_id, row).after(after_sequence) for row in rows]
         return batches, more
+
+
+def _row(evaluation_id: str, first: int, command: AppendLogsCommand) -> dict[str, object]:
+    lines = command.lines
+    texts = [line.text for line in lines]
+    times = [line.log_time for line in lines]
+    return {
+        "evaluation_id": evaluation_id,
+        "first_sequence": first,
+        "last_sequence": first + len(texts) - 1,
+        "line_count": len(texts),
+        "text_characters": sum(map(len, texts)),
+        "lines": texts,
+        "streams": [int(line.stream) for line in lines],
+        "log_time_micros": None if not any(times) else [_micros(moment) for moment in times],
+        "batch_id": command.batch_id or None,
+        "fingerprint": command.fingerprint if command.batch_id else None,
+    }
 
 
 def _micros(moment: datetime | None) -> int | None:
