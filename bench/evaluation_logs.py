@@ -69,8 +69,8 @@ class Plan:
     read_seconds: float
 
 
-FULL = Plan(6.0, 1000, 10.0, 20.0, 100, 4.0)
-QUICK = Plan(3.0, 1000, 4.0, 20.0, 100, 2.0)
+FULL = Plan(6.0, 1000, 10.0, 10.0, 200, 4.0)
+QUICK = Plan(3.0, 1000, 5.0, 10.0, 200, 2.0)
 TINY = Plan(0.5, 100, 1.0, 10.0, 10, 0.3)  # for the test that the benchmark runs
 
 

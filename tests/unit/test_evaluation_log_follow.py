@@ -80,9 +80,11 @@ def run(main: Callable[[], Awaitable[T]]) -> T:
 
 async def collect(followers: LogFollowers, evaluation_id: str, after: int = 0) -> list[int]:
     sequences: list[int] = []
-    async for batch in followers.follow(evaluation_id, after):
-        assert batch.first_sequence == (sequences[-1] if sequences else after) + 1
-        sequences.extend(line.sequence for line in batch.lines)
+    async for batches in followers.follow(evaluation_id, after):
+        assert batches
+        for batch in batches:
+            assert batch.first_sequence == (sequences[-1] if sequences else after) + 1
+            sequences.extend(line.sequence for line in batch.lines)
     return sequences
 
 
@@ -170,7 +172,10 @@ def test_read_sends_what_exists_and_ends_even_while_running() -> None:
             log.append(3)
         followers = LogFollowers(log, hub, offload)
         return [
-            line.sequence async for batch in followers.read("eval-1", 4) for line in batch.lines
+            line.sequence
+            async for batches in followers.read("eval-1", 4)
+            for batch in batches
+            for line in batch.lines
         ]
 
     assert run(main) == list(range(5, 13))

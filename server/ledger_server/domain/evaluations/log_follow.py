@@ -71,7 +71,15 @@ class _Tail:
         self.wake()
 
     def after(self, cursor: int) -> list[LogBatch]:
-        return [batch.after(cursor) for batch in self.recent if batch.last_sequence > cursor]
+        """The kept batches past `cursor`, looked for from the newest: followers are
+        mostly at the end, so this costs the new batches, not all the kept ones."""
+        found: list[LogBatch] = []
+        for batch in reversed(self.recent):
+            if batch.last_sequence <= cursor:
+                break
+            found.append(batch.after(cursor))
+        found.reverse()
+        return found
 
     def wake(self) -> None:
         event, self.advanced = self.advanced, asyncio.Event()
@@ -105,21 +113,27 @@ class LogFollowers:
         read: LogRead = await self._offload(self._logs.read_after, evaluation_id, after_sequence)
         return read
 
-    async def read(self, evaluation_id: str, after_sequence: int) -> AsyncIterator[LogBatch]:
+    async def read(self, evaluation_id: str, after_sequence: int) -> AsyncIterator[list[LogBatch]]:
         """The lines after `after_sequence` that exist now, then the end."""
         await self._last(evaluation_id, after_sequence)
         cursor = after_sequence
         while True:
             read = await self._read(evaluation_id, cursor)
-            for batch in read.batches:
-                yield batch
-                cursor = batch.last_sequence
+            if read.batches:
+                yield read.batches
+                cursor = read.batches[-1].last_sequence
             if not read.more:
                 return
 
-    async def follow(self, evaluation_id: str, after_sequence: int) -> AsyncIterator[LogBatch]:
-        """The lines after `after_sequence`, then each new one as it is committed, until
-        the evaluation is final and every line was yielded."""
+    async def follow(
+        self, evaluation_id: str, after_sequence: int
+    ) -> AsyncIterator[list[LogBatch]]:
+        """The lines after `after_sequence`, then new ones as they are committed, until
+        the evaluation is final and every line was yielded.
+
+        Yields every batch there is to send at once, in order: a follower that fell
+        behind (a slow reader, a busy server) catches up in fewer, larger messages.
+        """
         last = await self._last(evaluation_id, after_sequence)
         tail = self._join(evaluation_id, last)
         cursor = after_sequence
@@ -130,15 +144,16 @@ class LogFollowers:
                 if cursor < tail.first_kept() - 1:
                     # Behind what the tail keeps: catch up with reads of our own.
                     read = await self._read(evaluation_id, cursor)
-                    for batch in read.batches:
-                        yield batch
-                        cursor = batch.last_sequence
+                    if read.batches:
+                        yield read.batches
+                        cursor = read.batches[-1].last_sequence
                     if read.finished:
                         return
                     continue
-                for batch in tail.after(cursor):
-                    yield batch
-                    cursor = batch.last_sequence
+                batches = tail.after(cursor)
+                if batches:
+                    yield batches
+                    cursor = batches[-1].last_sequence
                 if cursor >= tail.end:
                     if tail.finished:
                         return

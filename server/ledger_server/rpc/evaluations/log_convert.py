@@ -39,6 +39,8 @@ _STREAMS_OUT = {
 # Text per rendered stream message: a batch larger than this (up to 16 MiB of text) is
 # sent as several messages, so no reply nears the 16 MiB message limit.
 REPLY_CHARACTERS = 4 * 1024 * 1024
+# Bytes of one message built by joining rendered batches.
+REPLY_BYTES = 4 * 1024 * 1024
 
 
 def append_command(
@@ -130,3 +132,23 @@ def _render(lines: Sequence[LogLine]) -> list[bytes]:
     if reply.lines:
         messages.append(reply.SerializeToString())
     return messages
+
+
+def joined_replies(batches: Sequence[LogBatch]) -> list[bytes]:
+    """The stream messages for `batches`, consecutive ones joined into one message of at
+    most REPLY_BYTES: serialized messages of one type concatenate into their merge
+    (repeated `lines` append, `last_sequence` is the last one's), so joining copies
+    bytes, never lines."""
+    joined: list[bytes] = []
+    parts: list[bytes] = []
+    size = 0
+    for batch in batches:
+        for part in rendered_batch(batch):
+            if parts and size + len(part) > REPLY_BYTES:
+                joined.append(b"".join(parts) if len(parts) > 1 else parts[0])
+                parts, size = [], 0
+            parts.append(part)
+            size += len(part)
+    if parts:
+        joined.append(b"".join(parts) if len(parts) > 1 else parts[0])
+    return joined

@@ -154,6 +154,6 @@ class EvaluationLogRpcs:
             if request.follow
             else followers.read(request.evaluation_id, request.after_sequence)
         )
-        async for batch in batches:
-            for message in log_convert.rendered_batch(batch):
+        async for ready in batches:
+            for message in log_convert.joined_replies(ready):
                 yield message
