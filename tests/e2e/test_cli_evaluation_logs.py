@@ -58,7 +58,10 @@ def test_eval_logs_follow_prints_new_lines_until_the_evaluation_finishes(
         client.evaluations.append_logs(evaluation, ["second", "third"])
         assert follower.stdout.readline() == "second\n"
         complete(server.target, evaluation)
-        rest, errors = follower.communicate(timeout=30)
+        # Not communicate(): it reads the pipe itself, past what readline() buffered.
+        rest = follower.stdout.read()  # until the command exits
+        follower.wait(30)
+        errors = follower.stderr.read() if follower.stderr else ""
     finally:
         if follower.poll() is None:
             follower.kill()
