@@ -14,7 +14,7 @@ from datetime import datetime
 
 from ledger_server.domain.evaluations.commands import EvaluationFilters
 from ledger_server.domain.evaluations.outputs import PreparedContent
-from ledger_server.domain.evaluations.ports import NewEvent, StatisticsRows
+from ledger_server.domain.evaluations.ports import NewEvent, StatisticsRows, StorageFigures
 from ledger_server.domain.evaluations.records import Content, Evaluation, Event, Status
 from ledger_server.domain.evaluations.statistics import StatDelta
 
@@ -155,4 +155,13 @@ class MemoryEvaluations:
             list(histogram.items()),
             sum(r.runtime_ms for r in rows),
             sum(r.output_bytes for r in rows),
+        )
+
+    def storage_figures(self) -> StorageFigures:
+        blobs = [p.content for p in self._t.contents.values() if p.stored is None]
+        return StorageFigures(
+            sum(len(v) for v in self._t.versions.values()),
+            0,
+            len(blobs),
+            sum(c.size for c in blobs),
         )

@@ -36,6 +36,16 @@ class StatisticsRows:
     output_bytes: int
 
 
+@dataclass(frozen=True)
+class StorageFigures:
+    """What the evaluation tables and the blob store hold, from the database's records."""
+
+    versions: int
+    table_bytes: int
+    blob_files: int
+    blob_bytes: int
+
+
 class EvaluationRepository(Protocol):
     def add_evaluation(self, evaluation: Evaluation) -> None:
         """Adds a new evaluation (its code, language, create time) and its version 1."""
@@ -79,3 +89,5 @@ class EvaluationRepository(Protocol):
 
     def statistics(self, start_hour: datetime | None, end_hour: datetime | None) -> StatisticsRows:
         """Sums of the rows of hours in [start_hour, end_hour) (None: unbounded)."""
+
+    def storage_figures(self) -> StorageFigures: ...

@@ -11,6 +11,7 @@ from ledger_server.domain.ports import Transactions
 from ledger_server.rpc.evaluations.servicer import EvaluationServicer
 from ledger_server.rpc.handler import Runtime
 from ledger_server.storage.evaluations.blob_store import FileBlobStore
+from ledger_server.storage.evaluations.uploads import UploadArea
 
 # Blob threads: file I/O and hashing, apart from the database threads so a large
 # output never holds a database connection while it moves.
@@ -22,10 +23,13 @@ def evaluation_servicer(
 ) -> EvaluationServicer:
     blobs = FileBlobStore(settings.blob_root)
     blobs.prepare()
+    uploads = UploadArea(settings.blob_root)
+    uploads.prepare()
     return EvaluationServicer(
         runtime,
         Evaluations(transactions),
         blobs,
         ThreadPoolExecutor(BLOB_THREADS, thread_name_prefix="ledger-blob"),
+        uploads=uploads,
         thresholds=Thresholds(settings.output_inline_max_bytes, settings.output_database_max_bytes),
     )
