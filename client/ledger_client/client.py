@@ -16,6 +16,7 @@ from ledger_client.connection import (
     channel_spec,
     refuse_spec_with_channel,
 )
+from ledger_client.evaluations import EvaluationsClient
 from ledger_client.results_store import ResultsStoreClient
 
 
@@ -64,6 +65,7 @@ class Client:
         calls = Calls(self._channel, settings)
         # One line per service; its module holds the rest.
         self.results = ResultsStoreClient(calls)
+        self.evaluations = EvaluationsClient(calls)
 
     def __enter__(self) -> Self:
         return self
