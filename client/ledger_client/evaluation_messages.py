@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Mapping
 from datetime import datetime
-from typing import Any, BinaryIO
+from typing import Any, Protocol
 
 from google.protobuf import struct_pb2, timestamp_pb2
 
@@ -126,12 +126,20 @@ def update_request(
     return request
 
 
+class ByteSource(Protocol):
+    """What an upload reads: a binary file, `io.BytesIO`, anything that reads and seeks."""
+
+    def read(self, size: int, /) -> bytes: ...
+
+    def seek(self, offset: int, /) -> int: ...
+
+
 class UploadChunks:
     """The messages of one WriteEvaluationOutput stream from `offset` of `source`: 1 MiB
     chunks, the names in the first, `finish_write` on an empty last one."""
 
     def __init__(
-        self, source: BinaryIO, first: es.WriteEvaluationOutputRequest, offset: int
+        self, source: ByteSource, first: es.WriteEvaluationOutputRequest, offset: int
     ) -> None:
         self._source = source
         self._first = first

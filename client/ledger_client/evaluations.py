@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import datetime
-from typing import Any, BinaryIO
+from typing import Any
 
 from ledger.v1 import evaluation_pb2 as ev
 from ledger.v1 import evaluation_service_pb2 as es
@@ -24,7 +24,7 @@ from ledger_client.errors import NotFound, Unavailable
 from ledger_client.pagers import AsyncPager, Pager
 
 
-def _source(data: bytes | BinaryIO) -> BinaryIO:
+def _source(data: bytes | m.ByteSource) -> m.ByteSource:
     return io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
 
 
@@ -310,7 +310,7 @@ class EvaluationsClient:
     def write_output(
         self,
         evaluation_id: str,
-        data: bytes | BinaryIO,
+        data: bytes | m.ByteSource,
         *,
         channel: str = "output",
         upload_id: str | None = None,
@@ -683,7 +683,7 @@ class AsyncEvaluationsClient:
     async def write_output(
         self,
         evaluation_id: str,
-        data: bytes | BinaryIO,
+        data: bytes | m.ByteSource,
         *,
         channel: str = "output",
         upload_id: str | None = None,

@@ -9,7 +9,7 @@ import random
 BLOCK = 1024 * 1024
 
 
-class PatternFile(io.RawIOBase):
+class PatternFile:
     """`size` pseudo-random bytes (fixed by `seed`), read like a file, never all held."""
 
     def __init__(self, size: int, seed: int = 0) -> None:
@@ -19,12 +19,6 @@ class PatternFile(io.RawIOBase):
 
     def _block(self, index: int) -> bytes:
         return random.Random(f"{self._seed}:{index}").randbytes(BLOCK)
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self.size}[whence]
