@@ -68,6 +68,10 @@ class MemoryEvaluations:
         versions = self._t.versions.get(evaluation_id)
         return self._with_code(versions[-1], with_code) if versions else None
 
+    def latest_version_number(self, evaluation_id: str) -> int | None:
+        versions = self._t.versions.get(evaluation_id)
+        return len(versions) if versions else None
+
     def get_version(
         self, evaluation_id: str, version: int, *, with_code: bool = False
     ) -> Evaluation | None:

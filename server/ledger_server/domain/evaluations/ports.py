@@ -61,6 +61,9 @@ class EvaluationRepository(Protocol):
 
     def latest(self, evaluation_id: str, *, with_code: bool = False) -> Evaluation | None: ...
 
+    def latest_version_number(self, evaluation_id: str) -> int | None:
+        """The highest version's number (an index lookup); None for no evaluation."""
+
     def get_version(
         self, evaluation_id: str, version: int, *, with_code: bool = False
     ) -> Evaluation | None: ...

@@ -50,6 +50,7 @@ from ledger_server.domain.evaluations.records import (
     TaskInfo,
 )
 from ledger_server.domain.evaluations.statistics import Statistics
+from ledger_server.domain.evaluations.version_cache import LocalVersions, VersionCache
 from ledger_server.domain.idempotency import RequestKey
 from ledger_server.domain.paging import CursorSpec, Page, page_size
 from ledger_server.domain.ports import Transactions, UnitOfWork
@@ -109,9 +110,11 @@ class Evaluations:
         transactions: Transactions,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        cache: VersionCache | None = None,
     ) -> None:
         self._transactions = transactions
         self._now = clock
+        self._cache: VersionCache = cache if cache is not None else LocalVersions()
 
     # --- writes --------------------------------------------------------------------------
 
@@ -157,7 +160,9 @@ class Evaluations:
             _record(repo, None, evaluation)
             return evaluation
 
-        return dataclasses.replace(self._transactions.run(write), code="")
+        created = dataclasses.replace(self._transactions.run(write), code="")
+        self._cache.put(created)
+        return created
 
     @staticmethod
     def check_update(command: UpdateEvaluation, request: RequestKey | None) -> None:
@@ -345,7 +350,9 @@ class Evaluations:
             _record(repo, current, new)
             return new
 
-        return self._transactions.run(write)
+        appended = self._transactions.run(write)
+        self._cache.put(appended)
+        return appended
 
     def add_event(self, command: AddEvent, request: RequestKey | None) -> Event:
         if request is not None:
@@ -394,14 +401,28 @@ class Evaluations:
             raise InvalidArgument([FieldViolation("version", "must not be negative")])
         with self._transactions.begin() as uow:
             repo = uow.evaluations
-            latest = live_evaluation(repo, evaluation_id, show_deleted=show_deleted)
-            if not version or version == latest.version:
-                if not with_code:
-                    return latest
-                version = latest.version
-            found = repo.get_version(evaluation_id, version, with_code=with_code)
+            number = repo.latest_version_number(evaluation_id)
+            latest = None if number is None else self._version(repo, evaluation_id, number)
+            if latest is None or (latest.deleted and not show_deleted):
+                raise EvaluationNotFound(evaluation_id)
+            version = version or latest.version
+            if with_code:
+                found = repo.get_version(evaluation_id, version, with_code=True)
+            else:
+                found = self._version(repo, evaluation_id, version)
         if found is None:
             raise NotFound("evaluation version", f"{evaluation_id}@{version}")
+        return found
+
+    def _version(
+        self, repo: EvaluationRepository, evaluation_id: str, version: int
+    ) -> Evaluation | None:
+        """One version, from the cache when it holds it (a version never changes)."""
+        found = self._cache.get(evaluation_id, version)
+        if found is None:
+            found = repo.get_version(evaluation_id, version)
+            if found is not None:
+                self._cache.put(found)
         return found
 
     def statistics(self, start_time: datetime | None, end_time: datetime | None) -> Statistics:

@@ -155,6 +155,12 @@ class SqlEvaluationRepository:
         found = self._evaluations(self._db.execute(query))
         return found[0] if found else None
 
+    def latest_version_number(self, evaluation_id: str) -> int | None:
+        number = self._db.execute(
+            select(func.max(_versions.c.version)).where(_versions.c.evaluation_id == evaluation_id)
+        ).scalar()
+        return None if number is None else int(number)
+
     def get_version(
         self, evaluation_id: str, version: int, *, with_code: bool = False
     ) -> Evaluation | None:
