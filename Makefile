@@ -82,7 +82,8 @@ breaking: $(STAMP) ## buf breaking against main
 bench: $(STAMP) ## Run every benchmark in bench/ (BENCH_ARGS=--quick: shorter, noisier)
 	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
-clean: ## Remove the virtualenv and local data
+clean: ## Remove the virtualenv and .ledger: the embedded database AND the evaluation blob store under it
+	@echo "removing $(VENV) and .ledger (embedded PostgreSQL, and evaluation blobs unless LEDGER_BLOB_DIR put them elsewhere)"
 	rm -rf $(VENV) .ledger
 
 .PHONY: mutate

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 BENCHMARKS = [
     "results_store",  # StoreEstimate vs the raw database, GetJob vs Health/Check
+    "evaluations",  # GetEvaluation vs Health/Check, UpdateEvaluation versions/s
     "evaluation_logs",  # appended lines/s, 500 followers: every line, latency, GetEvaluation
 ]
 

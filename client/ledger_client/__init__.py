@@ -30,6 +30,7 @@ from ledger_client.errors import (
     Unavailable,
     Unimplemented,
 )
+from ledger_client.evaluations import AsyncEvaluationsClient, EvaluationsClient
 from ledger_client.pagers import AsyncPager, Pager
 from ledger_client.reconnect import ReconnectPolicy
 from ledger_client.results_store import AsyncResultsStoreClient, ResultsStoreClient
@@ -53,6 +54,7 @@ __all__ = [
     "Aborted",
     "AlreadyExists",
     "AsyncClient",
+    "AsyncEvaluationsClient",
     "AsyncPager",
     "AsyncResultsStoreClient",
     "AsyncResumableStream",
@@ -63,6 +65,7 @@ __all__ = [
     "DataLoss",
     "DeadlineExceeded",
     "Estimate",
+    "EvaluationsClient",
     "FailedPrecondition",
     "FieldViolation",
     "Internal",

@@ -1,7 +1,6 @@
 """`ledger eval logs EVAL_ID [--follow]`: an evaluation's log on stdout, like `tail -f`.
 
-Added to the `eval` command group by `add_logs_command`; the group itself belongs to
-the evaluations commands.
+Added by `add_logs_command` to the `eval` group (`evaluation_cli`), beside show and list.
 """
 
 from __future__ import annotations

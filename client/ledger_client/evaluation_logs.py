@@ -18,7 +18,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Se
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Self
 
 from google.protobuf import timestamp_pb2
 
@@ -31,6 +31,12 @@ from ledger_client.connection import NO_DEADLINE, CallMetadata
 from ledger_client.pagers import AsyncPager, Pager
 from ledger_client.reconnect import ReconnectPolicy
 from ledger_client.streams import ResumableStream
+
+if TYPE_CHECKING:  # the async stub's type exists in the stubs only
+    from ledger.v1.evaluation_service_pb2_grpc import (
+        EvaluationServiceAsyncStub,
+        EvaluationServiceStub,
+    )
 
 DEFAULT_BATCH_SIZE = 1_000
 _STREAM_NAMES = {
@@ -186,7 +192,7 @@ class EvaluationLogMethods:
     """The log methods of the sync evaluations sub-client."""
 
     _calls: Calls
-    _stub: Any  # EvaluationServiceStub
+    _stub: EvaluationServiceStub
 
     def append_logs(
         self,
@@ -263,7 +269,7 @@ class AsyncEvaluationLogMethods:
     """The log methods of the asyncio evaluations sub-client."""
 
     _calls: AsyncCalls
-    _stub: Any  # EvaluationServiceStub on an aio channel
+    _stub: EvaluationServiceAsyncStub
 
     async def append_logs(
         self,

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from typing import BinaryIO
 
 import psycopg2
 import psycopg2.errors
 import pytest
 
+from ledger_server.domain.evaluations import outputs
 from ledger_server.domain.evaluations.commands import CreateEvaluation, UpdateEvaluation
 from ledger_server.domain.evaluations.log_lines import AppendLogsCommand, LogLineInput
 from ledger_server.domain.evaluations.log_use_cases import EvaluationLogs
-from ledger_server.domain.evaluations.outputs import Thresholds, prepare
 from ledger_server.domain.evaluations.use_cases import Evaluations
 from ledger_server.domain.idempotency import RequestKey
 from ledger_server.domain.money import WireMoney
@@ -62,16 +63,35 @@ def seed_every_table(url: str) -> None:
         ),
         RequestKey(f"seed-{uuid.uuid4()}", b"seed"),
     )
-    transactions = SqlTransactions(engine)
-    evaluations = Evaluations(transactions)
-    evaluation = evaluations.create(CreateEvaluation(code="print(1)"), None)
-    # A small output: stored inline, in evaluation_contents.
-    output = prepare(b"1\n", blobs=None, thresholds=Thresholds())  # type: ignore[arg-type]
-    evaluations.update(UpdateEvaluation(evaluation.evaluation_id, output=output), None)
-    EvaluationLogs(transactions).append(
-        AppendLogsCommand(evaluation.evaluation_id, (LogLineInput("seed"),))
-    )
+    seed_evaluation_tables(SqlTransactions(engine))
+    seed_log_tables(SqlTransactions(engine))
     engine.dispose()
+
+
+def seed_evaluation_tables(transactions: SqlTransactions) -> None:
+    """An evaluation with an output: its row, versions, content, events, statistics."""
+    evaluations = Evaluations(transactions)
+    created = evaluations.create(CreateEvaluation(code="print('seed')"), None)
+    output = outputs.prepare(b"seed\n", _NoBlobs(), outputs.Thresholds())
+    evaluations.update(UpdateEvaluation(created.evaluation_id, output=output), None)
+
+
+def seed_log_tables(transactions: SqlTransactions) -> None:
+    """An evaluation with a batch of log lines."""
+    created = Evaluations(transactions).create(CreateEvaluation(code="print('log')"), None)
+    EvaluationLogs(transactions).append(
+        AppendLogsCommand(created.evaluation_id, (LogLineInput("seed"),))
+    )
+
+
+class _NoBlobs:
+    """The seed's output is inline: nothing reaches a blob store."""
+
+    def put(self, sha256: bytes, data: bytes) -> None:
+        raise AssertionError("an inline output wrote a blob")
+
+    def open(self, sha256: bytes) -> BinaryIO:
+        raise AssertionError("an inline output read a blob")
 
 
 @pytest.fixture
@@ -92,6 +112,17 @@ def test_schema_has_the_results_store_tables(database_url: str) -> None:
         "ledger.job_regions",
         "ledger.job_region_services",
         "ledger.request_ids",
+    } <= names
+
+
+def test_schema_has_the_evaluation_tables(database_url: str) -> None:
+    names = {table for table, _ in ledger_tables(database_url)}
+    assert {
+        "ledger.evaluations",
+        "ledger.evaluation_versions",
+        "ledger.evaluation_contents",
+        "ledger.evaluation_events",
+        "ledger.evaluation_statistics",
     } <= names
 
 

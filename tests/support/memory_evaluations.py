@@ -14,7 +14,7 @@ from datetime import datetime
 
 from ledger_server.domain.evaluations.commands import EvaluationFilters
 from ledger_server.domain.evaluations.outputs import PreparedContent
-from ledger_server.domain.evaluations.ports import NewEvent, StatisticsRows
+from ledger_server.domain.evaluations.ports import NewEvent, StatisticsRows, StorageFigures
 from ledger_server.domain.evaluations.records import Content, Evaluation, Event, Status
 from ledger_server.domain.evaluations.statistics import StatDelta
 
@@ -67,6 +67,10 @@ class MemoryEvaluations:
     def latest(self, evaluation_id: str, *, with_code: bool = False) -> Evaluation | None:
         versions = self._t.versions.get(evaluation_id)
         return self._with_code(versions[-1], with_code) if versions else None
+
+    def latest_version_number(self, evaluation_id: str) -> int | None:
+        versions = self._t.versions.get(evaluation_id)
+        return len(versions) if versions else None
 
     def get_version(
         self, evaluation_id: str, version: int, *, with_code: bool = False
@@ -155,4 +159,13 @@ class MemoryEvaluations:
             list(histogram.items()),
             sum(r.runtime_ms for r in rows),
             sum(r.output_bytes for r in rows),
+        )
+
+    def storage_figures(self) -> StorageFigures:
+        blobs = [p.content for p in self._t.contents.values() if p.stored is None]
+        return StorageFigures(
+            sum(len(v) for v in self._t.versions.values()),
+            0,
+            len(blobs),
+            sum(c.size for c in blobs),
         )

@@ -58,6 +58,9 @@ class MemoryRequestIds:
     def __init__(self, tables: Tables) -> None:
         self._tables = tables
 
+    def find(self, method: str, request_id: str) -> ClaimedRequest | None:
+        return self._tables.claims.get((method, request_id))
+
     def claim(
         self, method: str, request_id: str, fingerprint: bytes, resource_id: str
     ) -> ClaimedRequest | None:

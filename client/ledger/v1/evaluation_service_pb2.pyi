@@ -9,6 +9,7 @@ from google.protobuf import message as _message
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from ledger.v1 import evaluation_log_pb2 as _evaluation_log_pb2
 from ledger.v1 import evaluation_pb2 as _evaluation_pb2
 import builtins as _builtins
@@ -21,6 +22,54 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _OutputChannel:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _OutputChannelEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_OutputChannel.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    OUTPUT_CHANNEL_UNSPECIFIED: _OutputChannel.ValueType  # 0
+    """Not set: OUTPUT."""
+    OUTPUT_CHANNEL_OUTPUT: _OutputChannel.ValueType  # 1
+    """The output (stdout)."""
+    OUTPUT_CHANNEL_ERROR: _OutputChannel.ValueType  # 2
+    """The error output (stderr)."""
+
+class OutputChannel(_OutputChannel, metaclass=_OutputChannelEnumTypeWrapper):
+    """Which of an evaluation's outputs a stream writes or reads."""
+
+OUTPUT_CHANNEL_UNSPECIFIED: OutputChannel.ValueType  # 0
+"""Not set: OUTPUT."""
+OUTPUT_CHANNEL_OUTPUT: OutputChannel.ValueType  # 1
+"""The output (stdout)."""
+OUTPUT_CHANNEL_ERROR: OutputChannel.ValueType  # 2
+"""The error output (stderr)."""
+Global___OutputChannel: _TypeAlias = OutputChannel  # noqa: Y015
+
+class _BackendHealth:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _BackendHealthEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_BackendHealth.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    BACKEND_HEALTH_UNSPECIFIED: _BackendHealth.ValueType  # 0
+    """Not set; never returned."""
+    BACKEND_HEALTH_HEALTHY: _BackendHealth.ValueType  # 1
+    """Reachable and working."""
+    BACKEND_HEALTH_UNHEALTHY: _BackendHealth.ValueType  # 2
+    """Not reachable or not working: see `detail`."""
+
+class BackendHealth(_BackendHealth, metaclass=_BackendHealthEnumTypeWrapper):
+    """How a storage backend is doing."""
+
+BACKEND_HEALTH_UNSPECIFIED: BackendHealth.ValueType  # 0
+"""Not set; never returned."""
+BACKEND_HEALTH_HEALTHY: BackendHealth.ValueType  # 1
+"""Reachable and working."""
+BACKEND_HEALTH_UNHEALTHY: BackendHealth.ValueType  # 2
+"""Not reachable or not working: see `detail`."""
+Global___BackendHealth: _TypeAlias = BackendHealth  # noqa: Y015
 
 @_typing.final
 class CreateEvaluationRequest(_message.Message):
@@ -488,6 +537,549 @@ class ListEvaluationVersionsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListEvaluationVersionsResponse: _TypeAlias = ListEvaluationVersionsResponse  # noqa: Y015
+
+@_typing.final
+class WriteEvaluationOutputRequest(_message.Message):
+    """One message of WriteEvaluationOutput."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVALUATION_ID_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    UPLOAD_ID_FIELD_NUMBER: _builtins.int
+    WRITE_OFFSET_FIELD_NUMBER: _builtins.int
+    DATA_FIELD_NUMBER: _builtins.int
+    FINISH_WRITE_FIELD_NUMBER: _builtins.int
+    evaluation_id: _builtins.str
+    """Required in the first message: the evaluation. Later messages may leave
+    it empty or repeat it.
+    """
+    channel: Global___OutputChannel.ValueType
+    """Which output this upload is; as `evaluation_id`. Unset means OUTPUT."""
+    upload_id: _builtins.str
+    """Required in the first message: the upload's id, 1 to 128 printable
+    ASCII characters without spaces (a UUID is ideal). It names the upload
+    for resuming and QueryWriteStatus, and is its request id.
+    """
+    write_offset: _builtins.int
+    """Where `data` goes: must equal the size committed so far (0 for a new
+    upload; QueryWriteStatus's `committed_size` when resuming).
+    """
+    data: _builtins.bytes
+    """The next bytes: at most 1 MiB (1,048,576 bytes) per message; the SDK
+    sends 1 MiB chunks.
+    """
+    finish_write: _builtins.bool
+    """True on the last message: the upload is complete; its content is
+    stored and a version appended.
+    """
+    def __init__(
+        self,
+        *,
+        evaluation_id: _builtins.str = ...,
+        channel: Global___OutputChannel.ValueType = ...,
+        upload_id: _builtins.str = ...,
+        write_offset: _builtins.int = ...,
+        data: _builtins.bytes = ...,
+        finish_write: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "data", b"data", "evaluation_id", b"evaluation_id", "finish_write", b"finish_write", "upload_id", b"upload_id", "write_offset", b"write_offset"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WriteEvaluationOutputRequest: _TypeAlias = WriteEvaluationOutputRequest  # noqa: Y015
+
+@_typing.final
+class WriteEvaluationOutputResponse(_message.Message):
+    """Response for WriteEvaluationOutput."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COMMITTED_SIZE_FIELD_NUMBER: _builtins.int
+    EVALUATION_FIELD_NUMBER: _builtins.int
+    committed_size: _builtins.int
+    """The size committed: the whole content once finished."""
+    @_builtins.property
+    def evaluation(self) -> _evaluation_pb2.Evaluation:
+        """The version appended with the content; unset when the stream ended
+        without `finish_write` (resume it later).
+        """
+
+    def __init__(
+        self,
+        *,
+        committed_size: _builtins.int = ...,
+        evaluation: _evaluation_pb2.Evaluation | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["evaluation", b"evaluation"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["committed_size", b"committed_size", "evaluation", b"evaluation"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WriteEvaluationOutputResponse: _TypeAlias = WriteEvaluationOutputResponse  # noqa: Y015
+
+@_typing.final
+class QueryWriteStatusRequest(_message.Message):
+    """Request for QueryWriteStatus."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UPLOAD_ID_FIELD_NUMBER: _builtins.int
+    upload_id: _builtins.str
+    """Required. The upload's id."""
+    def __init__(
+        self,
+        *,
+        upload_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["upload_id", b"upload_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___QueryWriteStatusRequest: _TypeAlias = QueryWriteStatusRequest  # noqa: Y015
+
+@_typing.final
+class QueryWriteStatusResponse(_message.Message):
+    """Response for QueryWriteStatus."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COMMITTED_SIZE_FIELD_NUMBER: _builtins.int
+    COMPLETE_FIELD_NUMBER: _builtins.int
+    EVALUATION_ID_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    committed_size: _builtins.int
+    """Bytes committed: resume with this `write_offset`."""
+    complete: _builtins.bool
+    """True once the upload finished and its version was appended."""
+    evaluation_id: _builtins.str
+    """The evaluation the upload belongs to."""
+    version: _builtins.int
+    """The version the finished upload appended; 0 until complete."""
+    def __init__(
+        self,
+        *,
+        committed_size: _builtins.int = ...,
+        complete: _builtins.bool = ...,
+        evaluation_id: _builtins.str = ...,
+        version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["committed_size", b"committed_size", "complete", b"complete", "evaluation_id", b"evaluation_id", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___QueryWriteStatusResponse: _TypeAlias = QueryWriteStatusResponse  # noqa: Y015
+
+@_typing.final
+class ReadEvaluationOutputRequest(_message.Message):
+    """Request for ReadEvaluationOutput."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVALUATION_ID_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    READ_OFFSET_FIELD_NUMBER: _builtins.int
+    READ_LIMIT_FIELD_NUMBER: _builtins.int
+    SHOW_DELETED_FIELD_NUMBER: _builtins.int
+    evaluation_id: _builtins.str
+    """Required. The evaluation."""
+    channel: Global___OutputChannel.ValueType
+    """Which output to read. Unset means OUTPUT."""
+    version: _builtins.int
+    """The version to read; 0 means the latest. Pass the version of the first
+    read when resuming, so a newer version does not change the bytes.
+    """
+    read_offset: _builtins.int
+    """Where to start, in bytes; 0 to the content's size. Past the end is
+    OUT_OF_RANGE.
+    """
+    read_limit: _builtins.int
+    """At most this many bytes; 0 means to the end."""
+    show_deleted: _builtins.bool
+    """Read a deleted evaluation's output too."""
+    def __init__(
+        self,
+        *,
+        evaluation_id: _builtins.str = ...,
+        channel: Global___OutputChannel.ValueType = ...,
+        version: _builtins.int = ...,
+        read_offset: _builtins.int = ...,
+        read_limit: _builtins.int = ...,
+        show_deleted: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "evaluation_id", b"evaluation_id", "read_limit", b"read_limit", "read_offset", b"read_offset", "show_deleted", b"show_deleted", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReadEvaluationOutputRequest: _TypeAlias = ReadEvaluationOutputRequest  # noqa: Y015
+
+@_typing.final
+class ReadEvaluationOutputResponse(_message.Message):
+    """One message of ReadEvaluationOutput."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATA_FIELD_NUMBER: _builtins.int
+    NEXT_READ_OFFSET_FIELD_NUMBER: _builtins.int
+    SIZE_BYTES_FIELD_NUMBER: _builtins.int
+    data: _builtins.bytes
+    """The next bytes, at most 1 MiB."""
+    next_read_offset: _builtins.int
+    """The offset just past `data`: resume from here."""
+    size_bytes: _builtins.int
+    """The content's whole size."""
+    def __init__(
+        self,
+        *,
+        data: _builtins.bytes = ...,
+        next_read_offset: _builtins.int = ...,
+        size_bytes: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "next_read_offset", b"next_read_offset", "size_bytes", b"size_bytes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReadEvaluationOutputResponse: _TypeAlias = ReadEvaluationOutputResponse  # noqa: Y015
+
+@_typing.final
+class GetEvaluationStorageInfoRequest(_message.Message):
+    """Request for GetEvaluationStorageInfo."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVALUATION_ID_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    SHOW_DELETED_FIELD_NUMBER: _builtins.int
+    evaluation_id: _builtins.str
+    """Required. The evaluation."""
+    version: _builtins.int
+    """The version; 0 means the latest."""
+    show_deleted: _builtins.bool
+    """Describe a deleted evaluation too."""
+    def __init__(
+        self,
+        *,
+        evaluation_id: _builtins.str = ...,
+        version: _builtins.int = ...,
+        show_deleted: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["evaluation_id", b"evaluation_id", "show_deleted", b"show_deleted", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetEvaluationStorageInfoRequest: _TypeAlias = GetEvaluationStorageInfoRequest  # noqa: Y015
+
+@_typing.final
+class GetEvaluationStorageInfoResponse(_message.Message):
+    """Response for GetEvaluationStorageInfo."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVALUATION_ID_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    OUTPUT_FIELD_NUMBER: _builtins.int
+    ERROR_FIELD_NUMBER: _builtins.int
+    evaluation_id: _builtins.str
+    """The evaluation."""
+    version: _builtins.int
+    """The version described."""
+    @_builtins.property
+    def output(self) -> _evaluation_pb2.OutputInfo:
+        """Where the output lives; unset when there is none."""
+
+    @_builtins.property
+    def error(self) -> _evaluation_pb2.OutputInfo:
+        """Where the error output lives; unset when there is none."""
+
+    def __init__(
+        self,
+        *,
+        evaluation_id: _builtins.str = ...,
+        version: _builtins.int = ...,
+        output: _evaluation_pb2.OutputInfo | None = ...,
+        error: _evaluation_pb2.OutputInfo | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["error", b"error", "output", b"output"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["error", b"error", "evaluation_id", b"evaluation_id", "output", b"output", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetEvaluationStorageInfoResponse: _TypeAlias = GetEvaluationStorageInfoResponse  # noqa: Y015
+
+@_typing.final
+class GetStorageOverviewRequest(_message.Message):
+    """Request for GetStorageOverview."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetStorageOverviewRequest: _TypeAlias = GetStorageOverviewRequest  # noqa: Y015
+
+@_typing.final
+class StorageBackend(_message.Message):
+    """One storage backend's figures."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    TYPE_FIELD_NUMBER: _builtins.int
+    HEALTH_FIELD_NUMBER: _builtins.int
+    ROWS_FIELD_NUMBER: _builtins.int
+    BYTES_FIELD_NUMBER: _builtins.int
+    FILES_FIELD_NUMBER: _builtins.int
+    FREE_BYTES_FIELD_NUMBER: _builtins.int
+    DETAIL_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"database", "blob_store" or "cache"."""
+    type: _builtins.str
+    """What it is: "postgresql", "filesystem", "redis"."""
+    health: Global___BackendHealth.ValueType
+    """Whether it works."""
+    rows: _builtins.int
+    """Database: evaluation versions. Cache: keys. Blob store: 0."""
+    bytes: _builtins.int
+    """Bytes it holds for evaluations: the evaluation tables with their
+    indexes; the blobs; the cache's memory.
+    """
+    files: _builtins.int
+    """Blob store: the blobs (distinct contents) it holds."""
+    free_bytes: _builtins.int
+    """Blob store: free bytes on its file system."""
+    detail: _builtins.str
+    """Why it is unhealthy, for people; empty when healthy."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        type: _builtins.str = ...,
+        health: Global___BackendHealth.ValueType = ...,
+        rows: _builtins.int = ...,
+        bytes: _builtins.int = ...,
+        files: _builtins.int = ...,
+        free_bytes: _builtins.int = ...,
+        detail: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bytes", b"bytes", "detail", b"detail", "files", b"files", "free_bytes", b"free_bytes", "health", b"health", "name", b"name", "rows", b"rows", "type", b"type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StorageBackend: _TypeAlias = StorageBackend  # noqa: Y015
+
+@_typing.final
+class GetStorageOverviewResponse(_message.Message):
+    """Response for GetStorageOverview."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BACKENDS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def backends(self) -> _containers.RepeatedCompositeFieldContainer[Global___StorageBackend]:
+        """The backends: database, blob store, and the cache when configured."""
+
+    def __init__(
+        self,
+        *,
+        backends: _abc.Iterable[Global___StorageBackend] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["backends", b"backends"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetStorageOverviewResponse: _TypeAlias = GetStorageOverviewResponse  # noqa: Y015
+
+@_typing.final
+class GetEvaluationStatisticsRequest(_message.Message):
+    """Request for GetEvaluationStatistics."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    START_TIME_FIELD_NUMBER: _builtins.int
+    END_TIME_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def start_time(self) -> _timestamp_pb2.Timestamp:
+        """Count evaluations created at or after this time, rounded down to the
+        hour. Unset: from the first.
+        """
+
+    @_builtins.property
+    def end_time(self) -> _timestamp_pb2.Timestamp:
+        """Count evaluations created before this time, rounded up to the hour.
+        Unset: to now. Must be after `start_time`.
+        """
+
+    def __init__(
+        self,
+        *,
+        start_time: _timestamp_pb2.Timestamp | None = ...,
+        end_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetEvaluationStatisticsRequest: _TypeAlias = GetEvaluationStatisticsRequest  # noqa: Y015
+
+@_typing.final
+class StatusCount(_message.Message):
+    """How many evaluations have one status."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATUS_FIELD_NUMBER: _builtins.int
+    COUNT_FIELD_NUMBER: _builtins.int
+    status: _evaluation_pb2.EvaluationStatus.ValueType
+    """The status."""
+    count: _builtins.int
+    """How many evaluations have it now."""
+    def __init__(
+        self,
+        *,
+        status: _evaluation_pb2.EvaluationStatus.ValueType = ...,
+        count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["count", b"count", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StatusCount: _TypeAlias = StatusCount  # noqa: Y015
+
+@_typing.final
+class LanguageCount(_message.Message):
+    """How many evaluations are in one language."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LANGUAGE_FIELD_NUMBER: _builtins.int
+    COUNT_FIELD_NUMBER: _builtins.int
+    language: _builtins.str
+    """The language."""
+    count: _builtins.int
+    """How many evaluations."""
+    def __init__(
+        self,
+        *,
+        language: _builtins.str = ...,
+        count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["count", b"count", "language", b"language"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LanguageCount: _TypeAlias = LanguageCount  # noqa: Y015
+
+@_typing.final
+class RuntimeStatistics(_message.Message):
+    """Run times of finished evaluations."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COUNT_FIELD_NUMBER: _builtins.int
+    AVERAGE_MS_FIELD_NUMBER: _builtins.int
+    P50_MS_FIELD_NUMBER: _builtins.int
+    P95_MS_FIELD_NUMBER: _builtins.int
+    count: _builtins.int
+    """Finished evaluations with a run time."""
+    average_ms: _builtins.int
+    """Their average run time in milliseconds, rounded; 0 when none."""
+    p50_ms: _builtins.int
+    """The median, as the upper bound of the histogram bucket holding it
+    (10, 25, 50, 100, 250, 500 ms, 1, 2.5, 5, 10, 30, 60 s, 5, 10, 30, 60
+    min, a year); 0 when none.
+    """
+    p95_ms: _builtins.int
+    """The 95th percentile, likewise."""
+    def __init__(
+        self,
+        *,
+        count: _builtins.int = ...,
+        average_ms: _builtins.int = ...,
+        p50_ms: _builtins.int = ...,
+        p95_ms: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["average_ms", b"average_ms", "count", b"count", "p50_ms", b"p50_ms", "p95_ms", b"p95_ms"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RuntimeStatistics: _TypeAlias = RuntimeStatistics  # noqa: Y015
+
+@_typing.final
+class GetEvaluationStatisticsResponse(_message.Message):
+    """Response for GetEvaluationStatistics."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVALUATION_COUNT_FIELD_NUMBER: _builtins.int
+    BY_STATUS_FIELD_NUMBER: _builtins.int
+    BY_LANGUAGE_FIELD_NUMBER: _builtins.int
+    RUNTIME_FIELD_NUMBER: _builtins.int
+    TOTAL_OUTPUT_BYTES_FIELD_NUMBER: _builtins.int
+    evaluation_count: _builtins.int
+    """Evaluations counted (not deleted)."""
+    total_output_bytes: _builtins.int
+    """Bytes of their latest outputs and errors."""
+    @_builtins.property
+    def by_status(self) -> _containers.RepeatedCompositeFieldContainer[Global___StatusCount]:
+        """By latest status, most first."""
+
+    @_builtins.property
+    def by_language(self) -> _containers.RepeatedCompositeFieldContainer[Global___LanguageCount]:
+        """By language, most first."""
+
+    @_builtins.property
+    def runtime(self) -> Global___RuntimeStatistics:
+        """Run times of the finished ones."""
+
+    def __init__(
+        self,
+        *,
+        evaluation_count: _builtins.int = ...,
+        by_status: _abc.Iterable[Global___StatusCount] | None = ...,
+        by_language: _abc.Iterable[Global___LanguageCount] | None = ...,
+        runtime: Global___RuntimeStatistics | None = ...,
+        total_output_bytes: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["runtime", b"runtime"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["by_language", b"by_language", "by_status", b"by_status", "evaluation_count", b"evaluation_count", "runtime", b"runtime", "total_output_bytes", b"total_output_bytes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetEvaluationStatisticsResponse: _TypeAlias = GetEvaluationStatisticsResponse  # noqa: Y015
 
 @_typing.final
 class ApplyTaskUpdateRequest(_message.Message):

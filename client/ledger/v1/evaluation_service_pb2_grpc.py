@@ -77,6 +77,36 @@ class EvaluationServiceStub:
                 request_serializer=ledger_dot_v1_dot_evaluation__service__pb2.ListEvaluationVersionsRequest.SerializeToString,
                 response_deserializer=ledger_dot_v1_dot_evaluation__service__pb2.ListEvaluationVersionsResponse.FromString,
                 _registered_method=True)
+        self.WriteEvaluationOutput = channel.stream_unary(
+                '/ledger.v1.EvaluationService/WriteEvaluationOutput',
+                request_serializer=ledger_dot_v1_dot_evaluation__service__pb2.WriteEvaluationOutputRequest.SerializeToString,
+                response_deserializer=ledger_dot_v1_dot_evaluation__service__pb2.WriteEvaluationOutputResponse.FromString,
+                _registered_method=True)
+        self.QueryWriteStatus = channel.unary_unary(
+                '/ledger.v1.EvaluationService/QueryWriteStatus',
+                request_serializer=ledger_dot_v1_dot_evaluation__service__pb2.QueryWriteStatusRequest.SerializeToString,
+                response_deserializer=ledger_dot_v1_dot_evaluation__service__pb2.QueryWriteStatusResponse.FromString,
+                _registered_method=True)
+        self.ReadEvaluationOutput = channel.unary_stream(
+                '/ledger.v1.EvaluationService/ReadEvaluationOutput',
+                request_serializer=ledger_dot_v1_dot_evaluation__service__pb2.ReadEvaluationOutputRequest.SerializeToString,
+                response_deserializer=ledger_dot_v1_dot_evaluation__service__pb2.ReadEvaluationOutputResponse.FromString,
+                _registered_method=True)
+        self.GetEvaluationStorageInfo = channel.unary_unary(
+                '/ledger.v1.EvaluationService/GetEvaluationStorageInfo',
+                request_serializer=ledger_dot_v1_dot_evaluation__service__pb2.GetEvaluationStorageInfoRequest.SerializeToString,
+                response_deserializer=ledger_dot_v1_dot_evaluation__service__pb2.GetEvaluationStorageInfoResponse.FromString,
+                _registered_method=True)
+        self.GetStorageOverview = channel.unary_unary(
+                '/ledger.v1.EvaluationService/GetStorageOverview',
+                request_serializer=ledger_dot_v1_dot_evaluation__service__pb2.GetStorageOverviewRequest.SerializeToString,
+                response_deserializer=ledger_dot_v1_dot_evaluation__service__pb2.GetStorageOverviewResponse.FromString,
+                _registered_method=True)
+        self.GetEvaluationStatistics = channel.unary_unary(
+                '/ledger.v1.EvaluationService/GetEvaluationStatistics',
+                request_serializer=ledger_dot_v1_dot_evaluation__service__pb2.GetEvaluationStatisticsRequest.SerializeToString,
+                response_deserializer=ledger_dot_v1_dot_evaluation__service__pb2.GetEvaluationStatisticsResponse.FromString,
+                _registered_method=True)
         self.ApplyTaskUpdate = channel.unary_unary(
                 '/ledger.v1.EvaluationService/ApplyTaskUpdate',
                 request_serializer=ledger_dot_v1_dot_evaluation__service__pb2.ApplyTaskUpdateRequest.SerializeToString,
@@ -204,6 +234,94 @@ class EvaluationServiceServicer:
 
         Errors: INVALID_ARGUMENT for a malformed id or page token; NOT_FOUND for
         an unknown (or deleted, without `show_deleted`) evaluation.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WriteEvaluationOutput(self, request_iterator, context):
+        """Uploads an output or error too large for one message, in chunks, and
+        appends a version that records it (like google.bytestream.ByteStream's
+        Write).
+
+        The first message names the evaluation, the `channel` and an
+        `upload_id`; every message carries `write_offset` (where its `data`
+        goes: the size committed so far) and up to 1 MiB of `data`; the last
+        sets `finish_write`. A stream that breaks keeps what it committed:
+        QueryWriteStatus tells the size, and a new stream with the same
+        `upload_id` goes on from there. Bytes pass through the server to its
+        blob store as they arrive, so any size streams with flat memory.
+
+        The `upload_id` is this RPC's request id: once finished, a repeat
+        returns the first reply and writes nothing.
+
+        Errors: INVALID_ARGUMENT for a missing or malformed id, a chunk above
+        1 MiB, a negative offset, or a later message naming another upload;
+        NOT_FOUND for an unknown or deleted evaluation; FAILED_PRECONDITION for
+        a terminal evaluation (EVALUATION_FINISHED), a `write_offset` other
+        than the committed size (WRITE_OFFSET_MISMATCH, metadata
+        `committed_size`), an upload id used for another evaluation or channel
+        (UPLOAD_ID_REUSED) or one another stream is writing now
+        (UPLOAD_IN_PROGRESS).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def QueryWriteStatus(self, request, context):
+        """Reports how much of an upload is committed, to resume it.
+
+        Errors: INVALID_ARGUMENT for a malformed `upload_id`; NOT_FOUND for an
+        upload id never written.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReadEvaluationOutput(self, request, context):
+        """Streams an output or error of a version (like google.bytestream's Read),
+        checked against its SHA-256 as it goes: every message carries the
+        offset to resume from. Bytes are read from where they are stored as
+        they are sent, so any size streams with flat memory.
+
+        A read from offset 0 to the end holds its last message back until the
+        digest matched; any other range is checked whole before its first
+        message. Errors: INVALID_ARGUMENT for a negative offset or limit;
+        NOT_FOUND for an unknown evaluation or version, or one without that
+        output; OUT_OF_RANGE for a `read_offset` past the end; DATA_LOSS
+        (reason CONTENT_CORRUPTED or CONTENT_MISSING) when the stored bytes no
+        longer match their digest or are gone.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetEvaluationStorageInfo(self, request, context):
+        """Tells where a version's output and error live: location, sizes,
+        digest, compression and previews.
+
+        Errors: as GetEvaluation.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetStorageOverview(self, request, context):
+        """Reports each storage backend: the database (rows and bytes of the
+        evaluation tables), the blob store (files, bytes, free space) and the
+        cache when one is configured, each with its health.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetEvaluationStatistics(self, request, context):
+        """Counts evaluations by status and language, with run-time average and
+        percentiles and total output bytes, for evaluations created in a range
+        of hours; read from rows appended as evaluations change, never by
+        scanning evaluations. Deleted evaluations do not count.
+
+        Errors: INVALID_ARGUMENT for a bad time range.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -351,6 +469,36 @@ def add_EvaluationServiceServicer_to_server(servicer, server):
                     servicer.ListEvaluationVersions,
                     request_deserializer=ledger_dot_v1_dot_evaluation__service__pb2.ListEvaluationVersionsRequest.FromString,
                     response_serializer=ledger_dot_v1_dot_evaluation__service__pb2.ListEvaluationVersionsResponse.SerializeToString,
+            ),
+            'WriteEvaluationOutput': grpc.stream_unary_rpc_method_handler(
+                    servicer.WriteEvaluationOutput,
+                    request_deserializer=ledger_dot_v1_dot_evaluation__service__pb2.WriteEvaluationOutputRequest.FromString,
+                    response_serializer=ledger_dot_v1_dot_evaluation__service__pb2.WriteEvaluationOutputResponse.SerializeToString,
+            ),
+            'QueryWriteStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.QueryWriteStatus,
+                    request_deserializer=ledger_dot_v1_dot_evaluation__service__pb2.QueryWriteStatusRequest.FromString,
+                    response_serializer=ledger_dot_v1_dot_evaluation__service__pb2.QueryWriteStatusResponse.SerializeToString,
+            ),
+            'ReadEvaluationOutput': grpc.unary_stream_rpc_method_handler(
+                    servicer.ReadEvaluationOutput,
+                    request_deserializer=ledger_dot_v1_dot_evaluation__service__pb2.ReadEvaluationOutputRequest.FromString,
+                    response_serializer=ledger_dot_v1_dot_evaluation__service__pb2.ReadEvaluationOutputResponse.SerializeToString,
+            ),
+            'GetEvaluationStorageInfo': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetEvaluationStorageInfo,
+                    request_deserializer=ledger_dot_v1_dot_evaluation__service__pb2.GetEvaluationStorageInfoRequest.FromString,
+                    response_serializer=ledger_dot_v1_dot_evaluation__service__pb2.GetEvaluationStorageInfoResponse.SerializeToString,
+            ),
+            'GetStorageOverview': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetStorageOverview,
+                    request_deserializer=ledger_dot_v1_dot_evaluation__service__pb2.GetStorageOverviewRequest.FromString,
+                    response_serializer=ledger_dot_v1_dot_evaluation__service__pb2.GetStorageOverviewResponse.SerializeToString,
+            ),
+            'GetEvaluationStatistics': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetEvaluationStatistics,
+                    request_deserializer=ledger_dot_v1_dot_evaluation__service__pb2.GetEvaluationStatisticsRequest.FromString,
+                    response_serializer=ledger_dot_v1_dot_evaluation__service__pb2.GetEvaluationStatisticsResponse.SerializeToString,
             ),
             'ApplyTaskUpdate': grpc.unary_unary_rpc_method_handler(
                     servicer.ApplyTaskUpdate,
@@ -563,6 +711,168 @@ class EvaluationService:
             '/ledger.v1.EvaluationService/ListEvaluationVersions',
             ledger_dot_v1_dot_evaluation__service__pb2.ListEvaluationVersionsRequest.SerializeToString,
             ledger_dot_v1_dot_evaluation__service__pb2.ListEvaluationVersionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WriteEvaluationOutput(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/ledger.v1.EvaluationService/WriteEvaluationOutput',
+            ledger_dot_v1_dot_evaluation__service__pb2.WriteEvaluationOutputRequest.SerializeToString,
+            ledger_dot_v1_dot_evaluation__service__pb2.WriteEvaluationOutputResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def QueryWriteStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ledger.v1.EvaluationService/QueryWriteStatus',
+            ledger_dot_v1_dot_evaluation__service__pb2.QueryWriteStatusRequest.SerializeToString,
+            ledger_dot_v1_dot_evaluation__service__pb2.QueryWriteStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReadEvaluationOutput(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/ledger.v1.EvaluationService/ReadEvaluationOutput',
+            ledger_dot_v1_dot_evaluation__service__pb2.ReadEvaluationOutputRequest.SerializeToString,
+            ledger_dot_v1_dot_evaluation__service__pb2.ReadEvaluationOutputResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetEvaluationStorageInfo(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ledger.v1.EvaluationService/GetEvaluationStorageInfo',
+            ledger_dot_v1_dot_evaluation__service__pb2.GetEvaluationStorageInfoRequest.SerializeToString,
+            ledger_dot_v1_dot_evaluation__service__pb2.GetEvaluationStorageInfoResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetStorageOverview(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ledger.v1.EvaluationService/GetStorageOverview',
+            ledger_dot_v1_dot_evaluation__service__pb2.GetStorageOverviewRequest.SerializeToString,
+            ledger_dot_v1_dot_evaluation__service__pb2.GetStorageOverviewResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetEvaluationStatistics(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ledger.v1.EvaluationService/GetEvaluationStatistics',
+            ledger_dot_v1_dot_evaluation__service__pb2.GetEvaluationStatisticsRequest.SerializeToString,
+            ledger_dot_v1_dot_evaluation__service__pb2.GetEvaluationStatisticsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -101,6 +101,70 @@ class EvaluationServiceStub:
     Errors: INVALID_ARGUMENT for a malformed id or page token; NOT_FOUND for
     an unknown (or deleted, without `show_deleted`) evaluation.
     """
+    WriteEvaluationOutput: _grpc.StreamUnaryMultiCallable[_evaluation_service_pb2.WriteEvaluationOutputRequest, _evaluation_service_pb2.WriteEvaluationOutputResponse]
+    """Uploads an output or error too large for one message, in chunks, and
+    appends a version that records it (like google.bytestream.ByteStream's
+    Write).
+
+    The first message names the evaluation, the `channel` and an
+    `upload_id`; every message carries `write_offset` (where its `data`
+    goes: the size committed so far) and up to 1 MiB of `data`; the last
+    sets `finish_write`. A stream that breaks keeps what it committed:
+    QueryWriteStatus tells the size, and a new stream with the same
+    `upload_id` goes on from there. Bytes pass through the server to its
+    blob store as they arrive, so any size streams with flat memory.
+
+    The `upload_id` is this RPC's request id: once finished, a repeat
+    returns the first reply and writes nothing.
+
+    Errors: INVALID_ARGUMENT for a missing or malformed id, a chunk above
+    1 MiB, a negative offset, or a later message naming another upload;
+    NOT_FOUND for an unknown or deleted evaluation; FAILED_PRECONDITION for
+    a terminal evaluation (EVALUATION_FINISHED), a `write_offset` other
+    than the committed size (WRITE_OFFSET_MISMATCH, metadata
+    `committed_size`), an upload id used for another evaluation or channel
+    (UPLOAD_ID_REUSED) or one another stream is writing now
+    (UPLOAD_IN_PROGRESS).
+    """
+    QueryWriteStatus: _grpc.UnaryUnaryMultiCallable[_evaluation_service_pb2.QueryWriteStatusRequest, _evaluation_service_pb2.QueryWriteStatusResponse]
+    """Reports how much of an upload is committed, to resume it.
+
+    Errors: INVALID_ARGUMENT for a malformed `upload_id`; NOT_FOUND for an
+    upload id never written.
+    """
+    ReadEvaluationOutput: _grpc.UnaryStreamMultiCallable[_evaluation_service_pb2.ReadEvaluationOutputRequest, _evaluation_service_pb2.ReadEvaluationOutputResponse]
+    """Streams an output or error of a version (like google.bytestream's Read),
+    checked against its SHA-256 as it goes: every message carries the
+    offset to resume from. Bytes are read from where they are stored as
+    they are sent, so any size streams with flat memory.
+
+    A read from offset 0 to the end holds its last message back until the
+    digest matched; any other range is checked whole before its first
+    message. Errors: INVALID_ARGUMENT for a negative offset or limit;
+    NOT_FOUND for an unknown evaluation or version, or one without that
+    output; OUT_OF_RANGE for a `read_offset` past the end; DATA_LOSS
+    (reason CONTENT_CORRUPTED or CONTENT_MISSING) when the stored bytes no
+    longer match their digest or are gone.
+    """
+    GetEvaluationStorageInfo: _grpc.UnaryUnaryMultiCallable[_evaluation_service_pb2.GetEvaluationStorageInfoRequest, _evaluation_service_pb2.GetEvaluationStorageInfoResponse]
+    """Tells where a version's output and error live: location, sizes,
+    digest, compression and previews.
+
+    Errors: as GetEvaluation.
+    """
+    GetStorageOverview: _grpc.UnaryUnaryMultiCallable[_evaluation_service_pb2.GetStorageOverviewRequest, _evaluation_service_pb2.GetStorageOverviewResponse]
+    """Reports each storage backend: the database (rows and bytes of the
+    evaluation tables), the blob store (files, bytes, free space) and the
+    cache when one is configured, each with its health.
+    """
+    GetEvaluationStatistics: _grpc.UnaryUnaryMultiCallable[_evaluation_service_pb2.GetEvaluationStatisticsRequest, _evaluation_service_pb2.GetEvaluationStatisticsResponse]
+    """Counts evaluations by status and language, with run-time average and
+    percentiles and total output bytes, for evaluations created in a range
+    of hours; read from rows appended as evaluations change, never by
+    scanning evaluations. Deleted evaluations do not count.
+
+    Errors: INVALID_ARGUMENT for a bad time range.
+    """
     ApplyTaskUpdate: _grpc.UnaryUnaryMultiCallable[_evaluation_service_pb2.ApplyTaskUpdateRequest, _evaluation_service_pb2.ApplyTaskUpdateResponse]
     """Applies a task queue's (Celery's) report about an evaluation's task by
     appending a version. States map to statuses: PENDING to QUEUED,
@@ -256,6 +320,70 @@ class EvaluationServiceAsyncStub(EvaluationServiceStub):
 
     Errors: INVALID_ARGUMENT for a malformed id or page token; NOT_FOUND for
     an unknown (or deleted, without `show_deleted`) evaluation.
+    """
+    WriteEvaluationOutput: _aio.StreamUnaryMultiCallable[_evaluation_service_pb2.WriteEvaluationOutputRequest, _evaluation_service_pb2.WriteEvaluationOutputResponse]  # type: ignore[assignment]
+    """Uploads an output or error too large for one message, in chunks, and
+    appends a version that records it (like google.bytestream.ByteStream's
+    Write).
+
+    The first message names the evaluation, the `channel` and an
+    `upload_id`; every message carries `write_offset` (where its `data`
+    goes: the size committed so far) and up to 1 MiB of `data`; the last
+    sets `finish_write`. A stream that breaks keeps what it committed:
+    QueryWriteStatus tells the size, and a new stream with the same
+    `upload_id` goes on from there. Bytes pass through the server to its
+    blob store as they arrive, so any size streams with flat memory.
+
+    The `upload_id` is this RPC's request id: once finished, a repeat
+    returns the first reply and writes nothing.
+
+    Errors: INVALID_ARGUMENT for a missing or malformed id, a chunk above
+    1 MiB, a negative offset, or a later message naming another upload;
+    NOT_FOUND for an unknown or deleted evaluation; FAILED_PRECONDITION for
+    a terminal evaluation (EVALUATION_FINISHED), a `write_offset` other
+    than the committed size (WRITE_OFFSET_MISMATCH, metadata
+    `committed_size`), an upload id used for another evaluation or channel
+    (UPLOAD_ID_REUSED) or one another stream is writing now
+    (UPLOAD_IN_PROGRESS).
+    """
+    QueryWriteStatus: _aio.UnaryUnaryMultiCallable[_evaluation_service_pb2.QueryWriteStatusRequest, _evaluation_service_pb2.QueryWriteStatusResponse]  # type: ignore[assignment]
+    """Reports how much of an upload is committed, to resume it.
+
+    Errors: INVALID_ARGUMENT for a malformed `upload_id`; NOT_FOUND for an
+    upload id never written.
+    """
+    ReadEvaluationOutput: _aio.UnaryStreamMultiCallable[_evaluation_service_pb2.ReadEvaluationOutputRequest, _evaluation_service_pb2.ReadEvaluationOutputResponse]  # type: ignore[assignment]
+    """Streams an output or error of a version (like google.bytestream's Read),
+    checked against its SHA-256 as it goes: every message carries the
+    offset to resume from. Bytes are read from where they are stored as
+    they are sent, so any size streams with flat memory.
+
+    A read from offset 0 to the end holds its last message back until the
+    digest matched; any other range is checked whole before its first
+    message. Errors: INVALID_ARGUMENT for a negative offset or limit;
+    NOT_FOUND for an unknown evaluation or version, or one without that
+    output; OUT_OF_RANGE for a `read_offset` past the end; DATA_LOSS
+    (reason CONTENT_CORRUPTED or CONTENT_MISSING) when the stored bytes no
+    longer match their digest or are gone.
+    """
+    GetEvaluationStorageInfo: _aio.UnaryUnaryMultiCallable[_evaluation_service_pb2.GetEvaluationStorageInfoRequest, _evaluation_service_pb2.GetEvaluationStorageInfoResponse]  # type: ignore[assignment]
+    """Tells where a version's output and error live: location, sizes,
+    digest, compression and previews.
+
+    Errors: as GetEvaluation.
+    """
+    GetStorageOverview: _aio.UnaryUnaryMultiCallable[_evaluation_service_pb2.GetStorageOverviewRequest, _evaluation_service_pb2.GetStorageOverviewResponse]  # type: ignore[assignment]
+    """Reports each storage backend: the database (rows and bytes of the
+    evaluation tables), the blob store (files, bytes, free space) and the
+    cache when one is configured, each with its health.
+    """
+    GetEvaluationStatistics: _aio.UnaryUnaryMultiCallable[_evaluation_service_pb2.GetEvaluationStatisticsRequest, _evaluation_service_pb2.GetEvaluationStatisticsResponse]  # type: ignore[assignment]
+    """Counts evaluations by status and language, with run-time average and
+    percentiles and total output bytes, for evaluations created in a range
+    of hours; read from rows appended as evaluations change, never by
+    scanning evaluations. Deleted evaluations do not count.
+
+    Errors: INVALID_ARGUMENT for a bad time range.
     """
     ApplyTaskUpdate: _aio.UnaryUnaryMultiCallable[_evaluation_service_pb2.ApplyTaskUpdateRequest, _evaluation_service_pb2.ApplyTaskUpdateResponse]  # type: ignore[assignment]
     """Applies a task queue's (Celery's) report about an evaluation's task by
@@ -445,6 +573,106 @@ class EvaluationServiceServicer(metaclass=_abc_1.ABCMeta):
 
         Errors: INVALID_ARGUMENT for a malformed id or page token; NOT_FOUND for
         an unknown (or deleted, without `show_deleted`) evaluation.
+        """
+
+    @_abc_1.abstractmethod
+    def WriteEvaluationOutput(
+        self,
+        request_iterator: _MaybeAsyncIterator[_evaluation_service_pb2.WriteEvaluationOutputRequest],
+        context: _ServicerContext,
+    ) -> _typing.Union[_evaluation_service_pb2.WriteEvaluationOutputResponse, _abc.Awaitable[_evaluation_service_pb2.WriteEvaluationOutputResponse]]:
+        """Uploads an output or error too large for one message, in chunks, and
+        appends a version that records it (like google.bytestream.ByteStream's
+        Write).
+
+        The first message names the evaluation, the `channel` and an
+        `upload_id`; every message carries `write_offset` (where its `data`
+        goes: the size committed so far) and up to 1 MiB of `data`; the last
+        sets `finish_write`. A stream that breaks keeps what it committed:
+        QueryWriteStatus tells the size, and a new stream with the same
+        `upload_id` goes on from there. Bytes pass through the server to its
+        blob store as they arrive, so any size streams with flat memory.
+
+        The `upload_id` is this RPC's request id: once finished, a repeat
+        returns the first reply and writes nothing.
+
+        Errors: INVALID_ARGUMENT for a missing or malformed id, a chunk above
+        1 MiB, a negative offset, or a later message naming another upload;
+        NOT_FOUND for an unknown or deleted evaluation; FAILED_PRECONDITION for
+        a terminal evaluation (EVALUATION_FINISHED), a `write_offset` other
+        than the committed size (WRITE_OFFSET_MISMATCH, metadata
+        `committed_size`), an upload id used for another evaluation or channel
+        (UPLOAD_ID_REUSED) or one another stream is writing now
+        (UPLOAD_IN_PROGRESS).
+        """
+
+    @_abc_1.abstractmethod
+    def QueryWriteStatus(
+        self,
+        request: _evaluation_service_pb2.QueryWriteStatusRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_evaluation_service_pb2.QueryWriteStatusResponse, _abc.Awaitable[_evaluation_service_pb2.QueryWriteStatusResponse]]:
+        """Reports how much of an upload is committed, to resume it.
+
+        Errors: INVALID_ARGUMENT for a malformed `upload_id`; NOT_FOUND for an
+        upload id never written.
+        """
+
+    @_abc_1.abstractmethod
+    def ReadEvaluationOutput(
+        self,
+        request: _evaluation_service_pb2.ReadEvaluationOutputRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_evaluation_service_pb2.ReadEvaluationOutputResponse], _abc.AsyncIterator[_evaluation_service_pb2.ReadEvaluationOutputResponse]]:
+        """Streams an output or error of a version (like google.bytestream's Read),
+        checked against its SHA-256 as it goes: every message carries the
+        offset to resume from. Bytes are read from where they are stored as
+        they are sent, so any size streams with flat memory.
+
+        A read from offset 0 to the end holds its last message back until the
+        digest matched; any other range is checked whole before its first
+        message. Errors: INVALID_ARGUMENT for a negative offset or limit;
+        NOT_FOUND for an unknown evaluation or version, or one without that
+        output; OUT_OF_RANGE for a `read_offset` past the end; DATA_LOSS
+        (reason CONTENT_CORRUPTED or CONTENT_MISSING) when the stored bytes no
+        longer match their digest or are gone.
+        """
+
+    @_abc_1.abstractmethod
+    def GetEvaluationStorageInfo(
+        self,
+        request: _evaluation_service_pb2.GetEvaluationStorageInfoRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_evaluation_service_pb2.GetEvaluationStorageInfoResponse, _abc.Awaitable[_evaluation_service_pb2.GetEvaluationStorageInfoResponse]]:
+        """Tells where a version's output and error live: location, sizes,
+        digest, compression and previews.
+
+        Errors: as GetEvaluation.
+        """
+
+    @_abc_1.abstractmethod
+    def GetStorageOverview(
+        self,
+        request: _evaluation_service_pb2.GetStorageOverviewRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_evaluation_service_pb2.GetStorageOverviewResponse, _abc.Awaitable[_evaluation_service_pb2.GetStorageOverviewResponse]]:
+        """Reports each storage backend: the database (rows and bytes of the
+        evaluation tables), the blob store (files, bytes, free space) and the
+        cache when one is configured, each with its health.
+        """
+
+    @_abc_1.abstractmethod
+    def GetEvaluationStatistics(
+        self,
+        request: _evaluation_service_pb2.GetEvaluationStatisticsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_evaluation_service_pb2.GetEvaluationStatisticsResponse, _abc.Awaitable[_evaluation_service_pb2.GetEvaluationStatisticsResponse]]:
+        """Counts evaluations by status and language, with run-time average and
+        percentiles and total output bytes, for evaluations created in a range
+        of hours; read from rows appended as evaluations change, never by
+        scanning evaluations. Deleted evaluations do not count.
+
+        Errors: INVALID_ARGUMENT for a bad time range.
         """
 
     @_abc_1.abstractmethod

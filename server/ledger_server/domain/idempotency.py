@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from ledger_server.domain.errors import AlreadyExists, FieldViolation, InvalidArgument
-from ledger_server.domain.ports import RequestIdRepository
+from ledger_server.domain.ports import RequestIdClaims
 
 MAX_REQUEST_ID_LENGTH = 128
 # Printable ASCII without spaces: UUIDs, ULIDs, "plan-42-run-1", "task:abc/3".
@@ -46,7 +46,7 @@ def check_request_id(request_id: str, field: str = "request_id") -> None:
 
 
 def claim(
-    request_ids: RequestIdRepository, method: str, key: RequestKey | None, resource_id: str
+    request_ids: RequestIdClaims, method: str, key: RequestKey | None, resource_id: str
 ) -> str | None:
     """None when the request is new: go on and create `resource_id`.
 

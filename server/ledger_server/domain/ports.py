@@ -28,7 +28,7 @@ class ClaimedRequest:
     resource_id: str
 
 
-class RequestIdRepository(Protocol):
+class RequestIdClaims(Protocol):
     def claim(
         self, method: str, request_id: str, fingerprint: bytes, resource_id: str
     ) -> ClaimedRequest | None:
@@ -37,6 +37,12 @@ class RequestIdRepository(Protocol):
         A concurrent claim of the same id waits for the other transaction to end, so two
         racing retries end with one claim and one shared answer.
         """
+
+
+class RequestIdRepository(RequestIdClaims, Protocol):
+    def find(self, method: str, request_id: str) -> ClaimedRequest | None:
+        """The claim of a request id, if one committed: to ask whether a request happened
+        (a finished upload, say) without claiming its id."""
 
 
 class UnitOfWork(Protocol):

@@ -37,3 +37,13 @@ class SqlRequestIds:
             )
         ).one()
         return ClaimedRequest(bytes(earlier.fingerprint), str(earlier.resource_id))
+
+    def find(self, method: str, request_id: str) -> ClaimedRequest | None:
+        found = self._db.execute(
+            select(request_ids.c.fingerprint, request_ids.c.resource_id).where(
+                request_ids.c.method == method, request_ids.c.request_id == request_id
+            )
+        ).first()
+        if found is None:
+            return None
+        return ClaimedRequest(bytes(found.fingerprint), str(found.resource_id))

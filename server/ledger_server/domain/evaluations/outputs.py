@@ -24,7 +24,7 @@ from ledger_server.domain.evaluations.records import Compression, Content, Locat
 
 PREVIEW_CHARS = 1000
 # Enough bytes for PREVIEW_CHARS whole characters: UTF-8 needs at most 4 per character.
-_PREVIEW_BYTES = 4 * PREVIEW_CHARS + 4
+PREVIEW_BYTES = 4 * PREVIEW_CHARS + 4
 ZLIB_LEVEL = 6
 
 
@@ -64,9 +64,9 @@ class BlobStore(Protocol):
 
 def preview_of(head: bytes, size: int) -> tuple[str, bool]:
     """The first characters of a content whose first bytes are `head` (any length)."""
-    text = head[:_PREVIEW_BYTES].decode("utf-8", errors="replace")
+    text = head[:PREVIEW_BYTES].decode("utf-8", errors="replace")
     preview = text[:PREVIEW_CHARS].replace("\x00", "\ufffd")  # text columns hold no NUL
-    truncated = size > _PREVIEW_BYTES or len(text) > PREVIEW_CHARS
+    truncated = size > PREVIEW_BYTES or len(text) > PREVIEW_CHARS
     return preview, truncated
 
 

@@ -36,6 +36,16 @@ class StatisticsRows:
     output_bytes: int
 
 
+@dataclass(frozen=True)
+class StorageFigures:
+    """What the evaluation tables and the blob store hold, from the database's records."""
+
+    versions: int
+    table_bytes: int
+    blob_files: int
+    blob_bytes: int
+
+
 class EvaluationRepository(Protocol):
     def add_evaluation(self, evaluation: Evaluation) -> None:
         """Adds a new evaluation (its code, language, create time) and its version 1."""
@@ -50,6 +60,9 @@ class EvaluationRepository(Protocol):
         """What the database keeps of a content (None for blob-store contents)."""
 
     def latest(self, evaluation_id: str, *, with_code: bool = False) -> Evaluation | None: ...
+
+    def latest_version_number(self, evaluation_id: str) -> int | None:
+        """The highest version's number (an index lookup); None for no evaluation."""
 
     def get_version(
         self, evaluation_id: str, version: int, *, with_code: bool = False
@@ -79,3 +92,5 @@ class EvaluationRepository(Protocol):
 
     def statistics(self, start_hour: datetime | None, end_hour: datetime | None) -> StatisticsRows:
         """Sums of the rows of hours in [start_hour, end_hour) (None: unbounded)."""
+
+    def storage_figures(self) -> StorageFigures: ...

@@ -53,6 +53,13 @@ class Compression(enum.Enum):
     ZLIB = "zlib"
 
 
+class Channel(enum.Enum):
+    """Which of an evaluation's two outputs: stdout or stderr."""
+
+    OUTPUT = "output"
+    ERROR = "error"
+
+
 class Change(enum.Enum):
     """What appended a version: the timeline names each one."""
 
@@ -128,6 +135,9 @@ class Evaluation:
     running: RunningInfo | None = None
     task: TaskInfo | None = None
     deleted: bool = False
+
+    def content(self, channel: Channel) -> Content | None:
+        return self.output if channel is Channel.OUTPUT else self.error
 
     @property
     def delete_time(self) -> datetime | None:

@@ -14,6 +14,7 @@ import dataclasses
 import hashlib
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from ledger_server.domain import cursors, idempotency
@@ -34,15 +35,22 @@ from ledger_server.domain.evaluations.commands import (
     UpdateEvaluation,
 )
 from ledger_server.domain.evaluations.outputs import PreparedContent
-from ledger_server.domain.evaluations.ports import EvaluationRepository, NewEvent
+from ledger_server.domain.evaluations.ports import (
+    EvaluationRepository,
+    NewEvent,
+    StorageFigures,
+)
 from ledger_server.domain.evaluations.records import (
     Change,
+    Channel,
     Content,
     Evaluation,
     Event,
     Status,
     TaskInfo,
 )
+from ledger_server.domain.evaluations.statistics import Statistics
+from ledger_server.domain.evaluations.version_cache import LocalVersions, VersionCache
 from ledger_server.domain.idempotency import RequestKey
 from ledger_server.domain.paging import CursorSpec, Page, page_size
 from ledger_server.domain.ports import Transactions, UnitOfWork
@@ -52,6 +60,7 @@ UPDATE = "UpdateEvaluation"
 DELETE = "DeleteEvaluation"
 APPLY_TASK_UPDATE = "ApplyTaskUpdate"
 ADD_EVENT = "AddEvaluationEvent"
+WRITE_OUTPUT = "WriteEvaluationOutput"
 # A task report's identity is its tuple: every delivery of one report has the same body
 # as far as idempotency goes, so a redelivery is answered, never refused.
 _TASK_FINGERPRINT = hashlib.sha256(b"ApplyTaskUpdate").digest()
@@ -60,6 +69,19 @@ LIST_EVALUATIONS = CursorSpec("ListEvaluations", cursors.utc_time, cursors.name)
 LIST_VERSIONS = CursorSpec("ListEvaluationVersions", cursors.whole_number)
 LIST_RUNNING = CursorSpec("ListRunningEvaluations", cursors.name)
 LIST_EVENTS = CursorSpec("ListEvaluationEvents", cursors.utc_time, cursors.whole_number)
+
+
+@dataclass(frozen=True)
+class FinishedUpload:
+    """The version a finished upload appended, and which output it wrote."""
+
+    evaluation: Evaluation
+    channel: Channel
+
+    @property
+    def size(self) -> int:
+        content = self.evaluation.content(self.channel)
+        return content.size if content else 0
 
 
 class EvaluationNotFound(NotFound):
@@ -88,9 +110,11 @@ class Evaluations:
         transactions: Transactions,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        cache: VersionCache | None = None,
     ) -> None:
         self._transactions = transactions
         self._now = clock
+        self._cache: VersionCache = cache if cache is not None else LocalVersions()
 
     # --- writes --------------------------------------------------------------------------
 
@@ -136,7 +160,9 @@ class Evaluations:
             _record(repo, None, evaluation)
             return evaluation
 
-        return dataclasses.replace(self._transactions.run(write), code="")
+        created = dataclasses.replace(self._transactions.run(write), code="")
+        self._cache.put(created)
+        return created
 
     @staticmethod
     def check_update(command: UpdateEvaluation, request: RequestKey | None) -> None:
@@ -225,15 +251,41 @@ class Evaluations:
             contents=(command.output, command.error),
         )
 
+    def check_writable(self, evaluation_id: str) -> None:
+        """NOT_FOUND or FAILED_PRECONDITION unless an upload may go to this evaluation:
+        asked before the first byte is staged."""
+        rules.check_id(evaluation_id)
+        with self._transactions.begin() as uow:
+            current = live_evaluation(uow.evaluations, evaluation_id)
+        status.check_change(evaluation_id, current.status, None)
+
+    def finished_upload(self, upload_id: str) -> FinishedUpload | None:
+        """What a finished upload appended; None while it is unfinished."""
+        with self._transactions.begin() as uow:
+            claimed = uow.request_ids.find(WRITE_OUTPUT, upload_id)
+            if claimed is None:
+                return None
+            evaluation_id, _, rest = claimed.resource_id.rpartition("@")
+            version, _, channel = rest.partition("/")
+            evaluation = _require_version(uow.evaluations, evaluation_id, int(version))
+        return FinishedUpload(evaluation, Channel(channel))
+
     def record_output(
         self,
         evaluation_id: str,
-        *,
-        output: PreparedContent | None,
-        error: PreparedContent | None,
-        request: RequestKey | None,
+        channel: Channel,
+        prepared: PreparedContent,
+        upload_id: str,
     ) -> Evaluation:
-        """Appends a version whose output (or error) is a content uploaded by stream."""
+        """Appends a version whose output (or error) is a content uploaded by stream.
+
+        The upload id is the request id; the body it vouches for is where the content
+        went and what it is, so a finished upload replayed with other bytes is refused.
+        """
+        body = "\x1f".join((evaluation_id, channel.value, prepared.content.sha256_hex))
+        request = RequestKey(upload_id, hashlib.sha256(body.encode()).digest())
+        output = prepared if channel is Channel.OUTPUT else None
+        error = prepared if channel is Channel.ERROR else None
 
         def change(current: Evaluation, now: datetime) -> Evaluation:
             status.check_change(current.evaluation_id, current.status, None)
@@ -241,7 +293,13 @@ class Evaluations:
             return _applied(current, command, now, Change.OUTPUT_WRITTEN, current.task)
 
         return self._append(
-            evaluation_id, "WriteEvaluationOutput", request, 0, change, contents=(output, error)
+            evaluation_id,
+            WRITE_OUTPUT,
+            request,
+            0,
+            change,
+            contents=(output, error),
+            claim_suffix=f"/{channel.value}",
         )
 
     def _append(
@@ -253,6 +311,7 @@ class Evaluations:
         change: Callable[[Evaluation, datetime], Evaluation],
         *,
         contents: tuple[PreparedContent | None, PreparedContent | None] = (None, None),
+        claim_suffix: str = "",
     ) -> Evaluation:
         """The common shape of every change: lock, replay or check, append, record."""
 
@@ -262,11 +321,11 @@ class Evaluations:
             current = live_evaluation(repo, evaluation_id)
             next_version = current.version + 1
             earlier = idempotency.claim(
-                uow.request_ids, method, request, f"{evaluation_id}@{next_version}"
+                uow.request_ids, method, request, f"{evaluation_id}@{next_version}{claim_suffix}"
             )
             if earlier is not None:
                 replied_id, _, version = earlier.rpartition("@")
-                return _require_version(repo, replied_id, int(version))
+                return _require_version(repo, replied_id, int(version.partition("/")[0]))
             if expected_version and expected_version != current.version:
                 raise Aborted(
                     f"evaluation {evaluation_id!r} is at version {current.version}, not "
@@ -291,7 +350,9 @@ class Evaluations:
             _record(repo, current, new)
             return new
 
-        return self._transactions.run(write)
+        appended = self._transactions.run(write)
+        self._cache.put(appended)
+        return appended
 
     def add_event(self, command: AddEvent, request: RequestKey | None) -> Event:
         if request is not None:
@@ -340,15 +401,49 @@ class Evaluations:
             raise InvalidArgument([FieldViolation("version", "must not be negative")])
         with self._transactions.begin() as uow:
             repo = uow.evaluations
-            latest = live_evaluation(repo, evaluation_id, show_deleted=show_deleted)
-            if not version or version == latest.version:
-                if not with_code:
-                    return latest
-                version = latest.version
-            found = repo.get_version(evaluation_id, version, with_code=with_code)
+            number = repo.latest_version_number(evaluation_id)
+            latest = None if number is None else self._version(repo, evaluation_id, number)
+            if latest is None or (latest.deleted and not show_deleted):
+                raise EvaluationNotFound(evaluation_id)
+            version = version or latest.version
+            if with_code:
+                found = repo.get_version(evaluation_id, version, with_code=True)
+            else:
+                found = self._version(repo, evaluation_id, version)
         if found is None:
             raise NotFound("evaluation version", f"{evaluation_id}@{version}")
         return found
+
+    def _version(
+        self, repo: EvaluationRepository, evaluation_id: str, version: int
+    ) -> Evaluation | None:
+        """One version, from the cache when it holds it (a version never changes)."""
+        found = self._cache.get(evaluation_id, version)
+        if found is None:
+            found = repo.get_version(evaluation_id, version)
+            if found is not None:
+                self._cache.put(found)
+        return found
+
+    def statistics(self, start_time: datetime | None, end_time: datetime | None) -> Statistics:
+        """Totals of evaluations created in [start_time, end_time), widened to whole hours."""
+        if start_time and end_time and end_time <= start_time:
+            raise InvalidArgument([FieldViolation("end_time", "must be after start_time")])
+        start = statistics.hour_of(start_time) if start_time else None
+        end = None
+        if end_time:
+            end = statistics.hour_of(end_time)
+            if end != end_time:
+                end += timedelta(hours=1)
+        with self._transactions.begin() as uow:
+            rows = uow.evaluations.statistics(start, end)
+        return statistics.summarise(
+            rows.counts, rows.histogram, rows.runtime_total_ms, rows.output_bytes
+        )
+
+    def storage_figures(self) -> StorageFigures:
+        with self._transactions.begin() as uow:
+            return uow.evaluations.storage_figures()
 
     def content_bytes(self, content: Content) -> bytes | None:
         """What the database keeps of `content` (None when it is in the blob store)."""

@@ -19,6 +19,7 @@ from ledger_server.domain.evaluations.records import (
     Status,
     TaskState,
 )
+from ledger_server.domain.evaluations.statistics import Statistics
 from ledger_server.rpc.wire import struct_in, time_in, time_out
 
 _STATUS_IN = {
@@ -210,3 +211,20 @@ def event_out(event: Event) -> ev.EvaluationEvent:
     if event.metadata:
         message.metadata.update(event.metadata)
     return message
+
+
+def statistics_out(result: Statistics) -> es.GetEvaluationStatisticsResponse:
+    by_status = sorted(result.by_status.items(), key=lambda item: (-item[1], item[0].value))
+    by_language = sorted(result.by_language.items(), key=lambda item: (-item[1], item[0]))
+    return es.GetEvaluationStatisticsResponse(
+        evaluation_count=result.evaluations,
+        by_status=[es.StatusCount(status=_STATUS_OUT[s], count=n) for s, n in by_status],
+        by_language=[es.LanguageCount(language=lang, count=n) for lang, n in by_language],
+        runtime=es.RuntimeStatistics(
+            count=result.runtime.count,
+            average_ms=result.runtime.average_ms,
+            p50_ms=result.runtime.p50_ms,
+            p95_ms=result.runtime.p95_ms,
+        ),
+        total_output_bytes=result.output_bytes,
+    )

@@ -8,26 +8,36 @@ contents, so a large output never holds a database connection while it moves.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
 from ledger.v1 import evaluation_service_pb2 as es
 from ledger_server.api_keys import Role
-from ledger_server.domain.errors import Violations
+from ledger_server.domain.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    Violations,
+)
 from ledger_server.domain.evaluations import commands, outputs, rules
 from ledger_server.domain.evaluations.outputs import PreparedContent, Thresholds
 from ledger_server.domain.evaluations.records import Content, Location
-from ledger_server.domain.evaluations.use_cases import Evaluations
-from ledger_server.rpc.evaluations import convert
+from ledger_server.domain.evaluations.use_cases import Evaluations, FinishedUpload
+from ledger_server.rpc.evaluations import convert, overview
+from ledger_server.rpc.evaluations import output_streams as streams
 from ledger_server.rpc.evaluations.logs import EvaluationLogRpcs
-from ledger_server.rpc.handler import Call, Runtime, unary
+from ledger_server.rpc.handler import Call, Runtime, client_stream, server_stream, unary
 from ledger_server.rpc.idempotency import request_key
 from ledger_server.rpc.service import Servicer
 from ledger_server.rpc.wire import struct_in, time_in
 from ledger_server.storage.evaluations.blob_store import FileBlobStore
+from ledger_server.storage.evaluations.uploads import UploadArea
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -46,12 +56,16 @@ class EvaluationServicer(
         blobs: FileBlobStore,
         blob_io: ThreadPoolExecutor,
         *,
+        uploads: UploadArea | None = None,
+        cache_health: Callable[[], tuple[bool, int, int, str]] | None = None,
         thresholds: Thresholds | None = None,
     ) -> None:
         super().__init__(runtime)
         self.evaluations = evaluations
         self.blobs = blobs
         self.blob_io = blob_io
+        self.uploads = uploads or UploadArea(blobs.root)
+        self.cache_health = cache_health
         self.thresholds = thresholds or Thresholds()
 
     async def on_blob_thread(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
@@ -193,6 +207,173 @@ class EvaluationServicer(
             evaluations=[convert.evaluation_out(e) for e in page.items],
             next_page_token=page.next_page_token,
         )
+
+    @client_stream(Role.WRITER)
+    async def WriteEvaluationOutput(  # noqa: N802
+        self, requests: AsyncIterator[es.WriteEvaluationOutputRequest], call: Call
+    ) -> es.WriteEvaluationOutputResponse:
+        first = await anext(requests, None)
+        if first is None:
+            raise InvalidArgument([FieldViolation("evaluation_id", "is required")])
+        rules.check_id(first.evaluation_id)
+        streams.check_upload_id(first.upload_id)
+        channel = streams.channel_in(first.channel)
+        finished = await self.runtime.offload(self.evaluations.finished_upload, first.upload_id)
+        if finished is not None:
+            # A retry of a finished upload: the first reply, nothing written.
+            return await self._finished_reply(first, finished)
+        await self.runtime.offload(self.evaluations.check_writable, first.evaluation_id)
+        owner = streams.owner_of(first)
+        with contextlib.ExitStack() as stack:
+            staged = await self.on_blob_thread(
+                stack.enter_context, self.uploads.open(first.upload_id, owner)
+            )
+            try:
+                message: es.WriteEvaluationOutputRequest | None = first
+                while message is not None:
+                    streams.check_same_upload(message, first)
+                    streams.check_chunk(message)
+                    if message.write_offset != staged.size:
+                        raise FailedPrecondition(
+                            f"write_offset {message.write_offset} is not the committed size "
+                            f"{staged.size}; resume from the committed size",
+                            reason="WRITE_OFFSET_MISMATCH",
+                            metadata={"committed_size": str(staged.size)},
+                        )
+                    if message.data:
+                        await self.on_blob_thread(staged.append, message.data)
+                    if message.finish_write:
+                        break
+                    message = await anext(requests, None)
+                if message is None:  # the stream ended unfinished: keep what came
+                    await self.on_blob_thread(staged.sync)
+                    return es.WriteEvaluationOutputResponse(committed_size=staged.size)
+                prepared = await self.on_blob_thread(
+                    streams.finish, staged, self.blobs, self.uploads, self.thresholds
+                )
+            finally:
+                await self.on_blob_thread(stack.close)
+        evaluation = await self.runtime.offload(
+            self.evaluations.record_output,
+            first.evaluation_id,
+            channel,
+            prepared,
+            first.upload_id,
+        )
+        await self.on_blob_thread(self.uploads.discard, first.upload_id)
+        return es.WriteEvaluationOutputResponse(
+            committed_size=prepared.content.size, evaluation=convert.evaluation_out(evaluation)
+        )
+
+    async def _finished_reply(
+        self, first: es.WriteEvaluationOutputRequest, finished: FinishedUpload
+    ) -> es.WriteEvaluationOutputResponse:
+        evaluation = finished.evaluation
+        if (evaluation.evaluation_id, finished.channel) != (
+            first.evaluation_id,
+            streams.channel_in(first.channel),
+        ):
+            raise AlreadyExists(
+                "upload_id was already used for another evaluation or channel",
+                reason="REQUEST_ID_REUSED",
+                metadata={"upload_id": first.upload_id},
+            )
+        return es.WriteEvaluationOutputResponse(
+            committed_size=finished.size, evaluation=convert.evaluation_out(evaluation)
+        )
+
+    @unary(Role.READER)
+    async def QueryWriteStatus(  # noqa: N802
+        self, request: es.QueryWriteStatusRequest, call: Call
+    ) -> es.QueryWriteStatusResponse:
+        streams.check_upload_id(request.upload_id)
+        finished = await self.runtime.offload(self.evaluations.finished_upload, request.upload_id)
+        if finished is not None:
+            return es.QueryWriteStatusResponse(
+                committed_size=finished.size,
+                complete=True,
+                evaluation_id=finished.evaluation.evaluation_id,
+                version=finished.evaluation.version,
+            )
+        staged = await self.on_blob_thread(self.uploads.owner, request.upload_id)
+        if staged is None:
+            raise NotFound("upload", request.upload_id)
+        owner, committed = staged
+        return es.QueryWriteStatusResponse(
+            committed_size=committed, evaluation_id=owner.evaluation_id
+        )
+
+    @server_stream(Role.READER)
+    async def ReadEvaluationOutput(  # noqa: N802
+        self, request: es.ReadEvaluationOutputRequest, call: Call
+    ) -> AsyncIterator[es.ReadEvaluationOutputResponse]:
+        channel = streams.channel_in(request.channel)
+        evaluation = await self.runtime.offload(
+            self.evaluations.get,
+            request.evaluation_id,
+            version=request.version,
+            show_deleted=request.show_deleted,
+        )
+        content = streams.content_of(evaluation, channel)
+        streams.check_range(request, content)
+        offset, size = request.read_offset, content.size
+        if content.location is Location.BLOB_STORE:
+            source = await self.on_blob_thread(self.blobs.open, content.sha256)
+            try:
+                chunks = outputs.verified_chunks(
+                    source, content, offset, request.read_limit, streams.CHUNK_BYTES
+                )
+                while (data := await self.on_blob_thread(next, chunks, None)) is not None:
+                    offset += len(data)
+                    yield es.ReadEvaluationOutputResponse(
+                        data=data, next_read_offset=offset, size_bytes=size
+                    )
+            finally:
+                await self.on_blob_thread(source.close)
+            return
+        stored = await self.runtime.offload(self.evaluations.content_bytes, content)
+        data_all = await self.on_blob_thread(outputs.decoded, content, stored or b"")
+        for data in streams.database_chunks(data_all, offset, request.read_limit):
+            offset += len(data)
+            yield es.ReadEvaluationOutputResponse(
+                data=data, next_read_offset=offset, size_bytes=size
+            )
+
+    @unary(Role.READER)
+    async def GetEvaluationStorageInfo(  # noqa: N802
+        self, request: es.GetEvaluationStorageInfoRequest, call: Call
+    ) -> es.GetEvaluationStorageInfoResponse:
+        evaluation = await self.runtime.offload(
+            self.evaluations.get,
+            request.evaluation_id,
+            version=request.version,
+            show_deleted=request.show_deleted,
+        )
+        reply = es.GetEvaluationStorageInfoResponse(
+            evaluation_id=evaluation.evaluation_id, version=evaluation.version
+        )
+        if evaluation.output is not None:
+            reply.output.CopyFrom(convert.content_out(evaluation.output))
+        if evaluation.error is not None:
+            reply.error.CopyFrom(convert.content_out(evaluation.error))
+        return reply
+
+    @unary(Role.READER)
+    async def GetStorageOverview(  # noqa: N802
+        self, request: es.GetStorageOverviewRequest, call: Call
+    ) -> es.GetStorageOverviewResponse:
+        return await overview.storage_overview(self)
+
+    @unary(Role.READER)
+    async def GetEvaluationStatistics(  # noqa: N802
+        self, request: es.GetEvaluationStatisticsRequest, call: Call
+    ) -> es.GetEvaluationStatisticsResponse:
+        result = await self.runtime.offload(
+            self.evaluations.statistics,
+            time_in(request, "start_time"),
+            time_in(request, "end_time"),
+        )
+        return convert.statistics_out(result)
 
     @unary(Role.WRITER)
     async def ApplyTaskUpdate(  # noqa: N802

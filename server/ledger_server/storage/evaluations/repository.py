@@ -19,13 +19,14 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    text,
     tuple_,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from ledger_server.domain.evaluations.commands import EvaluationFilters
 from ledger_server.domain.evaluations.outputs import PreparedContent
-from ledger_server.domain.evaluations.ports import NewEvent, StatisticsRows
+from ledger_server.domain.evaluations.ports import NewEvent, StatisticsRows, StorageFigures
 from ledger_server.domain.evaluations.records import (
     Change,
     Compression,
@@ -49,6 +50,13 @@ from ledger_server.storage.evaluations.tables import (
 )
 
 _versions = evaluation_versions
+_TABLES = (
+    evaluations,
+    evaluation_versions,
+    evaluation_contents,
+    evaluation_events,
+    evaluation_statistics,
+)
 _CONTENT_COLUMNS = [c for c in evaluation_contents.c if c.name != "data"]
 
 
@@ -146,6 +154,12 @@ class SqlEvaluationRepository:
         )
         found = self._evaluations(self._db.execute(query))
         return found[0] if found else None
+
+    def latest_version_number(self, evaluation_id: str) -> int | None:
+        number = self._db.execute(
+            select(func.max(_versions.c.version)).where(_versions.c.evaluation_id == evaluation_id)
+        ).scalar()
+        return None if number is None else int(number)
 
     def get_version(
         self, evaluation_id: str, version: int, *, with_code: bool = False
@@ -259,6 +273,23 @@ class SqlEvaluationRepository:
             runtime_total_ms=int(totals[0]),
             output_bytes=int(totals[1]),
         )
+
+    def storage_figures(self) -> StorageFigures:
+        c = evaluation_contents.c
+        versions = self._db.execute(select(func.count()).select_from(_versions)).scalar_one()
+        table_bytes = self._db.execute(
+            text(
+                "SELECT sum(pg_total_relation_size(format('ledger.%I', name)::regclass)) "
+                "FROM unnest(CAST(:names AS text[])) AS name"
+            ),
+            {"names": [table.name for table in _TABLES]},
+        ).scalar_one()
+        blobs = self._db.execute(
+            select(func.count(), func.coalesce(func.sum(c.size_bytes), 0)).where(
+                c.location == Location.BLOB_STORE.value
+            )
+        ).one()
+        return StorageFigures(int(versions), int(table_bytes or 0), int(blobs[0]), int(blobs[1]))
 
     # --- rows to records ----------------------------------------------------------------
 
