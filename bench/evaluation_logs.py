@@ -199,7 +199,10 @@ class FollowResult:
     followers: int
     complete: int  # followers that received every line, in order, and saw the stream end
     lines_each: list[int] = field(default_factory=list)
-    latencies: list[float] = field(default_factory=list)  # sampled
+    # (batch index, time.time() on arrival) of every message every follower received; the
+    # parent sets them against when it sent each batch (one clock: the same machine).
+    arrivals: list[tuple[int, float]] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
 
@@ -207,11 +210,10 @@ def follow_process(
     target: str,
     evaluation_id: str,
     followers: int,
-    sent_at: MutableMapping[int, float],
     ready: multiprocessing.synchronize.Event,
     results: multiprocessing.queues.Queue[str],
 ) -> None:
-    result = asyncio.run(_follow_all(target, evaluation_id, followers, sent_at, ready))
+    result = asyncio.run(_follow_all(target, evaluation_id, followers, ready))
     results.put(json.dumps(result.__dict__))
 
 
@@ -219,7 +221,6 @@ async def _follow_all(
     target: str,
     evaluation_id: str,
     followers: int,
-    sent_at: MutableMapping[int, float],
     ready: multiprocessing.synchronize.Event,
 ) -> FollowResult:
     # At most 100 streams per connection (the server's limit): 50 followers per channel.
@@ -255,9 +256,7 @@ async def _follow_all(
                     raise AssertionError(f"expected line {expected}, got {first_sequence}")
                 expected = last_sequence + 1
                 lines += last_sequence - first_sequence + 1
-                sent = sent_at.get(batch)
-                if sent is not None and index % 10 == 0:  # a sample keeps the client light
-                    result.latencies.append(time.time() - sent)
+                result.arrivals.append((batch, time.time()))
         except (grpc.aio.AioRpcError, AssertionError) as error:
             result.errors.append(str(error)[:200])
             return
@@ -351,13 +350,12 @@ async def measure(args: argparse.Namespace, plan: Plan, url: str, probe: Probe) 
             say(f"F: {args.followers} followers in a process of their own")
             # Spawned, not forked: gRPC's threads do not survive a fork.
             spawn = multiprocessing.get_context("spawn")
-            manager = spawn.Manager()
-            sent_at = manager.dict()
+            sent_at: dict[int, float] = {}
             ready = spawn.Event()
             queue: multiprocessing.Queue[str] = spawn.Queue()
             child = spawn.Process(
                 target=follow_process,
-                args=(target, followed, args.followers, sent_at, ready, queue),
+                args=(target, followed, args.followers, ready, queue),
             )
             child.start()
             await asyncio.to_thread(ready.wait, 60)
@@ -370,8 +368,10 @@ async def measure(args: argparse.Namespace, plan: Plan, url: str, probe: Probe) 
             await complete(channels[0], followed)  # every follower's stream now ends
             payload = await asyncio.to_thread(queue.get, True, 120)
             child.join(10)
-            manager.shutdown()
             follow = FollowResult(**json.loads(payload))
+            follow.latencies = [
+                arrived - sent_at[batch] for batch, arrived in follow.arrivals if batch in sent_at
+            ]
         finally:
             for channel in channels:
                 await channel.close()
