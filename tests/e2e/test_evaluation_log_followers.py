@@ -3,6 +3,7 @@ and grpcurl following while lines are appended."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import threading
@@ -11,10 +12,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from ledger_client import Client, ReconnectPolicy
+from ledger_client import AsyncClient, Client, ReconnectPolicy
 from ledger_client.evaluation_logs import LogLine
 from tests.conftest import ADMIN_KEY, READER_KEY, server_settings
 from tests.e2e.test_grpcurl import GRPCURL
+from tests.support.database import connect
 from tests.support.evaluations import complete, create_evaluation
 from tests.support.process import ServeProcess
 from tests.support.proxy import CuttableProxy
@@ -193,3 +195,73 @@ def test_grpcurl_follow_receives_lines_appended_while_it_waits(
     assert [line["text"] for line in lines] == [f"line {n}" for n in range(1, 6)]
     assert [int(line["sequence"]) for line in lines] == [1, 2, 3, 4, 5]
     assert messages[-1]["last_sequence"] == "5"
+
+
+def test_a_server_whose_listener_connection_was_killed_still_wakes_its_followers(
+    client: Client, database_url: str
+) -> None:
+    """The listener reconnects by itself; polling is off, so only NOTIFY can deliver."""
+    polling_off = ServerThread(server_settings(log_poll_seconds=3600.0), database_url).start()
+    try:
+        evaluation = create_evaluation(polling_off.target)
+        with Client(target=polling_off.target, api_key=READER_KEY) as reader:
+            follower = Follower(reader, evaluation)
+            append(client, evaluation, 1, 2)
+            follower.wait_for(2)
+            kill_listeners(database_url)  # every server's listener, this one's included
+            append(client, evaluation, 3, 2)  # its wake-up may be lost: the reconnect wakes
+            follower.wait_for(4)
+            wait_for_listeners(database_url)
+            append(client, evaluation, 5, 2)  # through the new connection
+            follower.wait_for(6)
+            complete(polling_off.target, evaluation)
+            assert follower.join() == [1, 2, 3, 4, 5, 6]
+    finally:
+        polling_off.stop()
+
+
+def kill_listeners(url: str) -> None:
+    with connect(url) as connection, connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = 'ledger-listener' AND datname = current_database()"
+        )
+        assert cursor.fetchall(), "no listener connection to kill"
+
+
+def wait_for_listeners(url: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with connect(url) as connection, connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                "'ledger-listener' AND datname = current_database() AND state = 'idle'"
+            )
+            row = cursor.fetchone()
+        if row and row[0]:
+            return
+        time.sleep(0.05)
+    raise AssertionError("no listener reconnected")
+
+
+def test_async_follow_logs_yields_lines_as_they_come_and_ends_with_the_evaluation(
+    client: Client, server: ServerThread
+) -> None:
+    evaluation = create_evaluation(server.target)
+
+    async def main() -> list[int]:
+        async with AsyncClient(target=server.target, api_key=ADMIN_KEY) as ledger:
+            appended = await ledger.evaluations.append_logs(evaluation, ["a", "b"])
+            assert appended.last_sequence == 2
+            sequences = []
+            async with ledger.evaluations.follow_logs(evaluation, timeout=60) as lines:
+                async for line in lines:
+                    sequences.append(line.sequence)
+                    if line.sequence == 2:
+                        await asyncio.to_thread(append, client, evaluation, 3, 2)
+                        await asyncio.to_thread(complete, server.target, evaluation)
+            listed = [line.sequence async for line in ledger.evaluations.list_logs(evaluation)]
+            assert listed == sequences
+            return sequences
+
+    assert asyncio.run(main()) == [1, 2, 3, 4]

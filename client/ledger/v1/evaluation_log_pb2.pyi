@@ -75,8 +75,9 @@ class EvaluationLogLine(_message.Message):
     """
     @_builtins.property
     def log_time(self) -> _timestamp_pb2.Timestamp:
-        """When the line was produced. Unset on append means the time it was
-        stored, which is then returned. Must lie between years 1 and 9999.
+        """When the line was produced, kept to the microsecond. Unset on append
+        means the time it was stored, which is then returned. Must lie between
+        years 1 and 9999 (else INVALID_ARGUMENT).
         """
 
     def __init__(
