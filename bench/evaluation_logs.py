@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 
 import grpc
 import psycopg2
+from fanout_limit import RAW_FOLLOW, raw_fanout_process
 from grpc_load import cycle_requests, drive, open_channels
 from machine import Probe, environment
 from report import render
@@ -70,7 +71,7 @@ class Plan:
 
 FULL = Plan(6.0, 1000, 10.0, 10.0, 200, 4.0)
 QUICK = Plan(3.0, 1000, 5.0, 10.0, 200, 2.0)
-TINY = Plan(0.5, 100, 1.0, 10.0, 10, 0.3)  # for the test that the benchmark runs
+TINY = Plan(0.5, 100, 1.0, 10.0, 10, 0.3)  # --tiny: a smoke run of every phase, no figures
 
 
 def batch_lines(index: int, count: int) -> list[str]:
@@ -212,8 +213,9 @@ def follow_process(
     followers: int,
     ready: multiprocessing.synchronize.Event,
     results: multiprocessing.queues.Queue[str],
+    path: str = STREAM,
 ) -> None:
-    result = asyncio.run(_follow_all(target, evaluation_id, followers, ready))
+    result = asyncio.run(_follow_all(target, evaluation_id, followers, ready, path))
     results.put(json.dumps(result.__dict__))
 
 
@@ -222,6 +224,7 @@ async def _follow_all(
     evaluation_id: str,
     followers: int,
     ready: multiprocessing.synchronize.Event,
+    path: str,
 ) -> FollowResult:
     # At most 100 streams per connection (the server's limit): 50 followers per channel.
     channels = open_channels(target, (followers + 49) // 50)
@@ -230,21 +233,16 @@ async def _follow_all(
     ).SerializeToString()
     parsed: dict[bytes, tuple[int, int, int]] = {}  # message -> first, last, batch index
     result = FollowResult(followers, 0)
-    opened = 0
 
     async def follower(index: int) -> None:
-        nonlocal opened
         method: grpc.aio.UnaryStreamMultiCallable[bytes, bytes] = channels[
             index % len(channels)
-        ].unary_stream(STREAM)
+        ].unary_stream(path)
         call = method(request)
         expected = 1
         lines = 0
-        first_message = True
         try:
             async for data in _messages(call):
-                if first_message:
-                    first_message = False
                 info = parsed.get(data)
                 if info is None:
                     message = es.StreamEvaluationLogsResponse.FromString(data)
@@ -265,7 +263,6 @@ async def _follow_all(
 
     tasks = [asyncio.create_task(follower(i)) for i in range(followers)]
     await asyncio.sleep(1.0)  # every stream open and waiting before the appends start
-    opened = len(tasks)
     ready.set()
     await asyncio.gather(*tasks)
     for channel in channels:
@@ -305,6 +302,35 @@ async def paced_appends(
     return int(reply.stored_line_count)
 
 
+def raw_fanout(followers: int, plan: Plan) -> FollowResult:
+    """F0: the followers' process against fanout_limit's bare server (see there)."""
+    spawn = multiprocessing.get_context("spawn")
+    batches = int(plan.follow_seconds * plan.follow_batches_per_second)
+    lines = [batch_lines(i, plan.follow_batch_lines) for i in range(batches)]
+    port: multiprocessing.Queue[int] = spawn.Queue()
+    start, ready = spawn.Event(), spawn.Event()
+    sent: multiprocessing.Queue[str] = spawn.Queue()
+    received: multiprocessing.Queue[str] = spawn.Queue()
+    server = spawn.Process(
+        target=raw_fanout_process,
+        args=(port, start, plan.follow_batches_per_second, lines, sent),
+    )
+    server.start()
+    target = f"127.0.0.1:{port.get(True, 60)}"
+    child = spawn.Process(
+        target=follow_process, args=(target, "", followers, ready, received, RAW_FOLLOW)
+    )
+    child.start()
+    ready.wait(60)
+    start.set()
+    sent_at = json.loads(sent.get(True, 180))
+    result = FollowResult(**json.loads(received.get(True, 180)))
+    server.join(10)
+    child.join(10)
+    result.latencies = [arrived - sent_at[batch] for batch, arrived in result.arrivals]
+    return result
+
+
 # --- the run --------------------------------------------------------------------------------
 
 
@@ -315,6 +341,7 @@ class Results:
     idle: Run
     busy: Run
     follow: FollowResult
+    limit: FollowResult  # F0
     follow_lines: int
     appenders: int
     plan: Plan
@@ -376,12 +403,15 @@ async def measure(args: argparse.Namespace, plan: Plan, url: str, probe: Probe) 
             for channel in channels:
                 await channel.close()
         probe.server_pid = None
+    say(f"F0: the same fan-out from a bare grpc.aio server, {args.followers} followers")
+    limit = await asyncio.to_thread(raw_fanout, args.followers, plan)
     return Results(
         raw,
         append,
         idle,
         busy,
         follow,
+        limit,
         follow_lines,
         args.appenders,
         plan,
@@ -402,6 +432,7 @@ def report(r: Results) -> str:
     ratio = r.busy.rate / r.idle.rate if r.idle.rate else 0.0
     p50 = percentile(r.follow.latencies, 50) * 1000
     p99 = percentile(r.follow.latencies, 99) * 1000
+    limit_p99 = percentile(r.limit.latencies, 99) * 1000
     every = r.follow.complete == r.follow.followers and all(
         n == r.follow_lines for n in r.follow.lines_each
     )
@@ -424,6 +455,12 @@ def report(r: Results) -> str:
             f"p50 {p50:.1f} ms, p99 {p99:.1f} ms",
             f"{len(r.follow.latencies):,} samples",
             "ok" if p99 <= 100 else "ABOVE 100 ms",
+        ],
+        [
+            "F0 bare grpc.aio fan-out, same followers",
+            f"p50 {percentile(r.limit.latencies, 50) * 1000:.1f} ms, p99 {limit_p99:.1f} ms",
+            f"F p99 = {p99 / limit_p99:.2f}x F0 p99" if limit_p99 else "",
+            f"{r.limit.complete}/{r.limit.followers} complete",
         ],
         ["G0 GetEvaluation idle", f"{r.idle.rate:,.0f} calls/s", "", ""],
         [
