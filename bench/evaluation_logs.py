@@ -13,6 +13,8 @@
         completes; append->receive latency p50/p99 (target p99 <= 100 ms), measured from
         just before a batch is written to when a follower has its message.
   G1    GetEvaluation during F, as a ratio to G0 (target >= 0.5x).
+  F0    the machine's limit for F's fan-out: the same messages, at the same rate, to the
+        same followers' process from a bare grpc.aio server (fanout_limit.py).
 
 The followers' client runs in its own process, so its work does not count against the
 server's figures in this process; it shares the machine's cores all the same.
