@@ -31,8 +31,9 @@ T = TypeVar("T")
 Offload = Callable[..., Awaitable[Any]]
 
 POLL_SECONDS = 2.0
-# Lines each tail keeps for followers a little behind; older ones are read again.
-KEEP_LINES = 50_000
+# Lines each tail keeps for followers a little behind (a few MB with their rendered
+# replies, per followed evaluation); a follower further behind reads for itself.
+KEEP_LINES = 10_000
 
 
 class LogSource(Protocol):
