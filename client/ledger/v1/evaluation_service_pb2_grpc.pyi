@@ -206,11 +206,13 @@ class EvaluationServiceStub:
     """
     AppendEvaluationLogs: _grpc.StreamUnaryMultiCallable[_evaluation_service_pb2.AppendEvaluationLogsRequest, _evaluation_service_pb2.AppendEvaluationLogsResponse]
     """Appends lines to an evaluation's log. A client stream: each message is a
-    batch of up to 10,000 lines for one evaluation, stored in one
-    transaction as soon as it arrives, so followers see it at once; a
-    runner may keep one call open for the whole run. Each stored line gets
-    the next sequence number of its evaluation (1, 2, 3, ... with no gap or
-    repeat, in append order, whichever server process stores it).
+    batch of up to 10,000 lines for one evaluation, stored whole as soon as
+    it arrives, so followers see it at once (batches that arrive while
+    earlier ones are being written are stored together, in one
+    transaction); a runner may keep one call open for the whole run. Each
+    stored line gets the next sequence number of its evaluation (1, 2, 3,
+    ... with no gap or repeat, in append order, whichever server process
+    stores it). Needs the `writer` role.
 
     A batch with a `batch_id` already stored for the evaluation stores
     nothing and counts as the first send (so a runner can resend batches
@@ -426,11 +428,13 @@ class EvaluationServiceAsyncStub(EvaluationServiceStub):
     """
     AppendEvaluationLogs: _aio.StreamUnaryMultiCallable[_evaluation_service_pb2.AppendEvaluationLogsRequest, _evaluation_service_pb2.AppendEvaluationLogsResponse]  # type: ignore[assignment]
     """Appends lines to an evaluation's log. A client stream: each message is a
-    batch of up to 10,000 lines for one evaluation, stored in one
-    transaction as soon as it arrives, so followers see it at once; a
-    runner may keep one call open for the whole run. Each stored line gets
-    the next sequence number of its evaluation (1, 2, 3, ... with no gap or
-    repeat, in append order, whichever server process stores it).
+    batch of up to 10,000 lines for one evaluation, stored whole as soon as
+    it arrives, so followers see it at once (batches that arrive while
+    earlier ones are being written are stored together, in one
+    transaction); a runner may keep one call open for the whole run. Each
+    stored line gets the next sequence number of its evaluation (1, 2, 3,
+    ... with no gap or repeat, in append order, whichever server process
+    stores it). Needs the `writer` role.
 
     A batch with a `batch_id` already stored for the evaluation stores
     nothing and counts as the first send (so a runner can resend batches
@@ -745,11 +749,13 @@ class EvaluationServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_evaluation_service_pb2.AppendEvaluationLogsResponse, _abc.Awaitable[_evaluation_service_pb2.AppendEvaluationLogsResponse]]:
         """Appends lines to an evaluation's log. A client stream: each message is a
-        batch of up to 10,000 lines for one evaluation, stored in one
-        transaction as soon as it arrives, so followers see it at once; a
-        runner may keep one call open for the whole run. Each stored line gets
-        the next sequence number of its evaluation (1, 2, 3, ... with no gap or
-        repeat, in append order, whichever server process stores it).
+        batch of up to 10,000 lines for one evaluation, stored whole as soon as
+        it arrives, so followers see it at once (batches that arrive while
+        earlier ones are being written are stored together, in one
+        transaction); a runner may keep one call open for the whole run. Each
+        stored line gets the next sequence number of its evaluation (1, 2, 3,
+        ... with no gap or repeat, in append order, whichever server process
+        stores it). Needs the `writer` role.
 
         A batch with a `batch_id` already stored for the evaluation stores
         nothing and counts as the first send (so a runner can resend batches
