@@ -1,0 +1,116 @@
+"""Evaluation log storage against real PostgreSQL: what the database itself refuses, how
+reads are cut, and the wake-ups it sends."""
+
+from __future__ import annotations
+
+import select
+from collections.abc import Iterator
+
+import psycopg2
+import psycopg2.errors
+import pytest
+from sqlalchemy import Engine
+
+from ledger_server.domain.evaluations.commands import CreateEvaluation, UpdateEvaluation
+from ledger_server.domain.evaluations.log_lines import AppendLogsCommand, LogLineInput
+from ledger_server.domain.evaluations.log_use_cases import EvaluationLogs
+from ledger_server.domain.evaluations.records import Status
+from ledger_server.domain.evaluations.use_cases import Evaluations
+from ledger_server.storage.database import SqlTransactions, make_engine
+from ledger_server.storage.evaluations.log_repository import SqlEvaluationLogs
+from tests.support.database import connect
+
+INSERT = (
+    "INSERT INTO ledger.evaluation_log_batches (evaluation_id, first_sequence, last_sequence, "
+    "line_count, text_characters, lines, streams) VALUES (%s, %s, %s, 1, 1, ARRAY['x'], "
+    "ARRAY[1::smallint])"
+)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    made = make_engine(database_url, pool_size=2)
+    yield made
+    made.dispose()
+
+
+def new_evaluation(engine: Engine) -> str:
+    return (
+        Evaluations(SqlTransactions(engine)).create(CreateEvaluation(code="x"), None).evaluation_id
+    )
+
+
+def append(engine: Engine, evaluation_id: str, *texts: str) -> None:
+    lines = tuple(LogLineInput(text) for text in texts)
+    EvaluationLogs(SqlTransactions(engine)).append(AppendLogsCommand(evaluation_id, lines))
+
+
+@pytest.mark.parametrize("first", [1, 3, 4])
+def test_the_database_refuses_a_batch_that_leaves_a_gap_or_overlaps(
+    engine: Engine, database_url: str, first: int
+) -> None:
+    evaluation = new_evaluation(engine)
+    append(engine, evaluation, "a", "b")  # lines 1-2: the next batch must start at 3
+    with connect(database_url) as connection, connection.cursor() as cursor:
+        if first == 3:
+            cursor.execute(INSERT, (evaluation, first, first))  # the one place it may go
+            return
+        with pytest.raises(psycopg2.errors.UniqueViolation) as refused:
+            cursor.execute(INSERT, (evaluation, first, first))
+    assert "a batch must start at the next one, not at" in str(refused.value)
+
+
+def test_the_database_refuses_lines_of_an_unknown_evaluation(database_url: str) -> None:
+    with (
+        connect(database_url) as connection,
+        connection.cursor() as cursor,
+        pytest.raises(psycopg2.errors.IntegrityError),
+    ):
+        cursor.execute(INSERT, ("eval_nobody", 1, 1))
+
+
+def test_read_after_trims_the_first_batch_and_stops_at_the_limits(engine: Engine) -> None:
+    evaluation = new_evaluation(engine)
+    for first in (1, 4, 7):
+        append(engine, evaluation, *(f"line {n:02d}" for n in range(first, first + 3)))
+    with engine.connect() as connection:
+        logs = SqlEvaluationLogs(connection)
+        batches, more = logs.read_after(evaluation, 2, max_lines=3, max_characters=10_000)
+        assert [b.first_sequence for b in batches] == [3, 4]  # 1 line, then a whole batch
+        assert [line.text for line in batches[0].lines] == ["line 03"]
+        assert more
+        batches, more = logs.read_after(evaluation, 0, max_lines=100, max_characters=50)
+        assert [b.first_sequence for b in batches] == [1, 4]  # 21 + 21 + 21 characters > 50
+        assert more
+        batches, more = logs.read_after(evaluation, 0, max_lines=100, max_characters=1)
+        assert [b.first_sequence for b in batches] == [1]  # at least one batch
+        batches, more = logs.read_after(evaluation, 9, max_lines=100, max_characters=1)
+        assert (batches, more) == ([], False)
+        assert logs.last_sequence(evaluation) == 9
+        assert logs.last_sequence("eval_nobody") == 0
+
+
+def test_a_version_that_makes_an_evaluation_final_wakes_its_log_followers(
+    engine: Engine, database_url: str
+) -> None:
+    evaluation = new_evaluation(engine)
+    listener = connect(database_url)
+    listener.autocommit = True
+    try:
+        with listener.cursor() as cursor:
+            cursor.execute("LISTEN ledger_changes")
+        evaluations = Evaluations(SqlTransactions(engine))
+        evaluations.update(UpdateEvaluation(evaluation, status=Status.RUNNING), None)
+        assert wake_ups(listener) == []  # not final: nothing to wake followers for
+        evaluations.update(UpdateEvaluation(evaluation, status=Status.COMPLETED), None)
+        assert wake_ups(listener) == [f"evaluation_logs:{evaluation}"]
+    finally:
+        listener.close()
+
+
+def wake_ups(connection: psycopg2.extensions.connection, wait: float = 1.0) -> list[str]:
+    select.select([connection], [], [], wait)
+    connection.poll()
+    payloads = [n.payload for n in connection.notifies]
+    connection.notifies.clear()
+    return payloads
