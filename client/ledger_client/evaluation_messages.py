@@ -15,6 +15,7 @@ from google.protobuf import struct_pb2, timestamp_pb2
 
 from ledger.v1 import evaluation_pb2 as ev
 from ledger.v1 import evaluation_service_pb2 as es
+from ledger_client.errors import LedgerError, Unavailable
 
 # What the server accepts per WriteEvaluationOutput message, and what this SDK sends.
 CHUNK_BYTES = 1024 * 1024
@@ -39,6 +40,21 @@ TASK_STATES = {
     "REVOKED": ev.TASK_STATE_REVOKED,
 }
 CHANNELS = {"output": es.OUTPUT_CHANNEL_OUTPUT, "error": es.OUTPUT_CHANNEL_ERROR}
+
+
+# What a broken upload may meet when it resumes at once: the old stream still holding
+# the upload, or more committed than the status said a moment before.
+RESUMABLE_REASONS = frozenset({"UPLOAD_IN_PROGRESS", "WRITE_OFFSET_MISMATCH"})
+
+
+def resume_pause(attempt: int) -> float:
+    """Seconds to wait before resuming a broken upload: 0.05, 0.1, 0.2, ..."""
+    return 0.05 * (1 << attempt)
+
+
+def resumable(error: LedgerError) -> bool:
+    """Whether an upload that failed with `error` may go on from the committed size."""
+    return isinstance(error, Unavailable) or error.reason in RESUMABLE_REASONS
 
 
 def status_number(status: str) -> ev.EvaluationStatus.ValueType:

@@ -8,7 +8,10 @@ contract's own messages (`ledger.v1.evaluation_pb2.Evaluation`, ...).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
+import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import datetime
 from typing import Any
@@ -20,7 +23,7 @@ from ledger_client import evaluation_messages as m
 from ledger_client.async_calls import AsyncCalls
 from ledger_client.calls import Calls
 from ledger_client.connection import CallMetadata
-from ledger_client.errors import NotFound, Unavailable
+from ledger_client.errors import FailedPrecondition, NotFound, Unavailable
 from ledger_client.evaluation_logs import AsyncEvaluationLogMethods, EvaluationLogMethods
 from ledger_client.pagers import AsyncPager, Pager
 
@@ -321,7 +324,8 @@ class EvaluationsClient(EvaluationLogMethods):
         """Uploads an output (or `channel="error"`) of any size in 1 MiB chunks and
         returns the version recording it. `data` is bytes or a seekable binary file.
 
-        After UNAVAILABLE the upload resumes from the committed size the server reports;
+        After UNAVAILABLE (or a server that had not yet seen the broken stream end) the
+        upload resumes from the committed size the server reports, up to 5 times;
         passing the `upload_id` of an interrupted upload resumes that one.
         """
         source = _source(data)
@@ -339,9 +343,11 @@ class EvaluationsClient(EvaluationLogMethods):
                     metadata=metadata,
                 )
                 return reply.evaluation
-            except Unavailable:
-                if attempt == m.UPLOAD_ATTEMPTS - 1:
+            except (Unavailable, FailedPrecondition) as error:
+                if attempt == m.UPLOAD_ATTEMPTS - 1 or not m.resumable(error):
                     raise
+            time.sleep(m.resume_pause(attempt))
+            with contextlib.suppress(Unavailable):  # then the next attempt asks again
                 offset = self._committed(upload_id, timeout, metadata)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
@@ -694,7 +700,8 @@ class AsyncEvaluationsClient(AsyncEvaluationLogMethods):
         """Uploads an output (or `channel="error"`) of any size in 1 MiB chunks and
         returns the version recording it. `data` is bytes or a seekable binary file.
 
-        After UNAVAILABLE the upload resumes from the committed size the server reports;
+        After UNAVAILABLE (or a server that had not yet seen the broken stream end) the
+        upload resumes from the committed size the server reports, up to 5 times;
         passing the `upload_id` of an interrupted upload resumes that one.
         """
         source = _source(data)
@@ -712,9 +719,11 @@ class AsyncEvaluationsClient(AsyncEvaluationLogMethods):
                     metadata=metadata,
                 )
                 return reply.evaluation
-            except Unavailable:
-                if attempt == m.UPLOAD_ATTEMPTS - 1:
+            except (Unavailable, FailedPrecondition) as error:
+                if attempt == m.UPLOAD_ATTEMPTS - 1 or not m.resumable(error):
                     raise
+            await asyncio.sleep(m.resume_pause(attempt))
+            with contextlib.suppress(Unavailable):  # then the next attempt asks again
                 offset = await self._committed(upload_id, timeout, metadata)
         raise AssertionError("unreachable: the last attempt returns or raises")
 

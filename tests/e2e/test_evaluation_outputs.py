@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterator
+from typing import BinaryIO
 
 import grpc
 import pytest
@@ -12,6 +14,7 @@ from ledger.v1 import evaluation_pb2 as ev
 from ledger.v1 import evaluation_service_pb2 as es
 from ledger.v1 import evaluation_service_pb2_grpc as es_grpc
 from ledger_client import Client, DataLoss, FailedPrecondition, NotFound, OutOfRange
+from ledger_server.rpc.evaluations.servicer import EvaluationServicer
 from tests.conftest import WRITER_KEY
 from tests.support.byte_sources import BLOCK, PatternFile
 from tests.support.server import ServerThread
@@ -214,3 +217,30 @@ def test_get_storage_overview_reports_each_backend(client: Client) -> None:
     assert backends["database"].rows > 0 and backends["database"].bytes > 0
     assert backends["blob_store"].files >= 1 and backends["blob_store"].bytes >= 300_000
     assert backends["blob_store"].free_bytes > 0
+
+
+def test_blob_io_runs_on_the_blob_threads_never_the_database_threads(
+    server: ServerThread, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert server.server is not None
+    (servicer,) = [s for s in server.server.servicers if isinstance(s, EvaluationServicer)]
+    threads: list[str] = []
+    blobs = servicer.blobs
+    put, open_blob = blobs.put, blobs.open
+
+    def recording_put(sha256: bytes, data: bytes) -> None:
+        threads.append(threading.current_thread().name)
+        put(sha256, data)
+
+    def recording_open(sha256: bytes) -> BinaryIO:
+        threads.append(threading.current_thread().name)
+        return open_blob(sha256)
+
+    monkeypatch.setattr(blobs, "put", recording_put)
+    monkeypatch.setattr(blobs, "open", recording_open)
+    e = client.evaluations.create("x")
+    client.evaluations.update(e.evaluation_id, output="b" * 150_000)
+    assert len(b"".join(client.evaluations.read_output(e.evaluation_id))) == 150_000
+
+    assert len(threads) == 2
+    assert all(name.startswith("ledger-blob") for name in threads), threads

@@ -17,6 +17,7 @@ import fcntl
 import hashlib
 import json
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,10 @@ from typing import BinaryIO
 from ledger_server.domain.errors import FailedPrecondition
 
 HASH_CHUNK_BYTES = 1024 * 1024
+# A client resuming right after its connection broke may arrive before the server has
+# noticed the old stream is gone: the new stream waits this long for the old one's lock.
+LOCK_WAIT_SECONDS = 5.0
+LOCK_POLL_SECONDS = 0.02
 
 
 @dataclass(frozen=True)
@@ -74,8 +79,9 @@ class StagedUpload:
 
 
 class UploadArea:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, lock_wait: float = LOCK_WAIT_SECONDS) -> None:
         self._dir = root / "uploads"
+        self.lock_wait = lock_wait
 
     def prepare(self) -> None:
         self._dir.mkdir(parents=True, exist_ok=True)
@@ -99,16 +105,12 @@ class UploadArea:
         part, sidecar = self._paths(upload_id)
         file = part.open("ab")
         try:
-            try:
-                fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as error:
-                if error.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
+            if not _lock(file, self.lock_wait):
                 raise FailedPrecondition(
                     "another stream is writing this upload now; wait for it or query its status",
                     reason="UPLOAD_IN_PROGRESS",
                     metadata={"upload_id": upload_id},
-                ) from None
+                )
             if sidecar.exists():
                 recorded = UploadOwner(**json.loads(sidecar.read_text()))
                 if recorded != owner:
@@ -128,3 +130,18 @@ class UploadArea:
     def discard(self, upload_id: str) -> None:
         for path in self._paths(upload_id):
             path.unlink(missing_ok=True)
+
+
+def _lock(file: BinaryIO, wait: float) -> bool:
+    """Takes the exclusive flock of `file`, waiting up to `wait` seconds for it."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except OSError as error:
+            if error.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(LOCK_POLL_SECONDS)
