@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from ledger_server.domain.errors import NotFound, OutOfRange
-from ledger_server.domain.evaluations.log_follow import LogFollowers
+from ledger_server.domain.errors import NotFound, OutOfRange, Unavailable
+from ledger_server.domain.evaluations.log_follow import LogFollowers, _Tail
 from ledger_server.domain.evaluations.log_lines import LogBatch, LogLine, LogStream
 from ledger_server.domain.evaluations.log_ports import LOG_TOPIC
 from ledger_server.domain.evaluations.log_use_cases import LogRead
@@ -30,6 +30,7 @@ class MemoryLog:
         self.final = False
         self.reads = 0
         self.read_lines = read_lines
+        self.failure: Exception | None = None
 
     @property
     def last(self) -> int:
@@ -55,6 +56,10 @@ class MemoryLog:
         return self.last
 
     def read_after(self, evaluation_id: str, after_sequence: int) -> LogRead:
+        if evaluation_id != self.evaluation_id:
+            raise NotFound("evaluation", evaluation_id)
+        if self.failure is not None:
+            raise self.failure
         self.reads += 1
         final = self.final
         found: list[LogBatch] = []
@@ -195,5 +200,98 @@ def test_follow_refuses_an_unknown_evaluation_or_a_cursor_past_the_end(
         with pytest.raises(error):
             await collect(followers, evaluation_id, after)
         assert followers.followed == 0
+
+    run(main)
+
+
+def batches_of(first: int, *sizes: int) -> list[LogBatch]:
+    made = []
+    for size in sizes:
+        lines = tuple(LogLine(first + i, "", LogStream.STDOUT, NOW) for i in range(size))
+        made.append(LogBatch("eval-1", first, lines))
+        first += size
+    return made
+
+
+def test_tail_keeps_its_newest_lines_and_at_least_its_newest_batch() -> None:
+    async def main() -> None:
+        tail = _Tail(end=0)
+        assert tail.first_kept() == 1
+        tail.add(LogRead(batches_of(1, 3, 3), more=False, finished=False), keep_lines=6)
+        assert (tail.recent_lines, tail.first_kept(), tail.end) == (6, 1, 6)
+        tail.add(LogRead(batches_of(7, 2), more=False, finished=False), keep_lines=6)
+        assert (tail.recent_lines, tail.first_kept(), tail.end) == (5, 4, 8)
+        tail.add(LogRead(batches_of(9, 10), more=False, finished=True), keep_lines=6)
+        assert (tail.recent_lines, tail.first_kept(), tail.end) == (10, 9, 18)
+        assert tail.finished
+
+    run(main)
+
+
+def test_tail_after_gives_the_batches_past_a_cursor_trimmed() -> None:
+    async def main() -> None:
+        tail = _Tail(end=0)
+        tail.add(LogRead(batches_of(1, 3, 3), more=False, finished=False), keep_lines=100)
+        assert [b.first_sequence for b in tail.after(3)] == [4]
+        assert [b.first_sequence for b in tail.after(4)] == [5]
+        assert tail.after(6) == []
+
+    run(main)
+
+
+def test_followers_of_one_evaluation_share_one_tail_until_the_last_leaves() -> None:
+    async def main() -> None:
+        hub = ChangeHub()
+        log = MemoryLog(hub)
+        followers = LogFollowers(log, hub, offload, poll_seconds=60)
+        first = asyncio.create_task(collect(followers, "eval-1"))
+        second = asyncio.create_task(collect(followers, "eval-1"))
+        await settle()
+        assert followers.followed == 1 and len(hub._topics) == 1
+        first.cancel()
+        await settle()
+        assert followers.followed == 1  # the other follower still reads through it
+        log.append(2)
+        await settle()
+        second.cancel()
+        await settle()
+        assert followers.followed == 0 and hub._topics == {}
+
+    run(main)
+
+
+def test_followers_end_with_the_error_that_stopped_their_tail() -> None:
+    async def main() -> None:
+        hub = ChangeHub()
+        log = MemoryLog(hub)
+        followers = LogFollowers(log, hub, offload, poll_seconds=60)
+        tasks = [asyncio.create_task(collect(followers, "eval-1")) for _ in range(3)]
+        await settle()
+        log.failure = Unavailable("the database is unavailable")
+        log.append(1)
+        for task in tasks:
+            with pytest.raises(Unavailable):
+                await task
+        assert followers.followed == 0
+
+    run(main)
+
+
+def test_follow_just_behind_what_the_tail_keeps_reads_the_missing_line_itself() -> None:
+    async def main() -> None:
+        hub = ChangeHub()
+        log = MemoryLog(hub)
+        followers = LogFollowers(log, hub, offload, poll_seconds=60, keep_lines=3)
+        live = asyncio.create_task(collect(followers, "eval-1"))
+        await settle()
+        for _ in range(3):
+            log.append(2)  # the tail keeps lines 5-6 (and 3-4 until 5-6 came)
+            await settle()
+        assert [b.first_sequence for b in followers._tails["eval-1"].recent] == [5]
+        behind = asyncio.create_task(collect(followers, "eval-1", after=3))  # 4 not kept
+        await settle()
+        log.finish()
+        assert await behind == [4, 5, 6]
+        assert await live == [1, 2, 3, 4, 5, 6]
 
     run(main)

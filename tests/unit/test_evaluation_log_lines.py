@@ -94,3 +94,30 @@ def test_batch_after_trims_the_lines_up_to_a_sequence() -> None:
     assert (trimmed.first_sequence, trimmed.last_sequence) == (7, 8)
     assert [line.text for line in trimmed.lines] == ["l7", "l8"]
     assert batch.after(8).lines == ()
+
+
+def test_check_batch_says_what_is_wrong_with_each_field() -> None:
+    with pytest.raises(InvalidArgument) as refused:
+        check_batch(command("x" * (MAX_LINE_CHARACTERS + 2), "a\x00", batch_id="no spaces"))
+    assert [(v.field, v.description) for v in refused.value.violations] == [
+        ("batch_id", "must be at most 128 printable ASCII characters without spaces"),
+        ("lines[0].text", "must be at most 16384 characters, got 16386"),
+        ("lines[1].text", "must not contain NUL characters"),
+    ]
+    with pytest.raises(InvalidArgument) as too_many:
+        check_batch(command(*[""] * (MAX_LINES_PER_BATCH + 1)))
+    assert too_many.value.violations[0].description == "must hold at most 10000 lines, got 10001"
+
+
+def test_resend_result_with_other_lines_says_how_to_resend() -> None:
+    with pytest.raises(AlreadyExists) as refused:
+        resend_result(StoredBatch(1, 2, b"digest"), b"other", "b-1")
+    assert refused.value.message == (
+        "batch_id was already used with other lines for this evaluation: a resent batch "
+        "must be sent exactly as before, a new batch needs a new id"
+    )
+
+
+def test_batch_after_keeps_its_evaluation() -> None:
+    lines = tuple(LogLine(s, "", LogStream.STDOUT, NOW) for s in (1, 2))
+    assert LogBatch("eval-9", 1, lines).after(1).evaluation_id == "eval-9"

@@ -11,6 +11,7 @@ from ledger_server.domain.errors import (
     NotFound,
     OutOfRange,
 )
+from ledger_server.domain.evaluations import log_use_cases
 from ledger_server.domain.evaluations.commands import CreateEvaluation, UpdateEvaluation
 from ledger_server.domain.evaluations.log_lines import (
     AppendLogsCommand,
@@ -205,3 +206,76 @@ def test_append_many_answers_a_batch_id_sent_twice_in_one_group_once(
         AppendResult(1, 2, stored=False),
         AppendResult(3, 3, stored=True),
     ]
+
+
+def test_log_end_accepts_the_start_of_an_empty_log_and_explains_a_cursor_past_the_end(
+    logs: EvaluationLogs, evaluation: str
+) -> None:
+    assert logs.log_end(evaluation, 0) == 0
+    logs.append(batch(evaluation, "a", "b"))
+    with pytest.raises(OutOfRange) as past:
+        logs.log_end(evaluation, 3)
+    assert past.value.reason == "AFTER_LAST_LINE"
+    assert past.value.message == "after_sequence 3 is past the last line (2) of evaluation 'eval_1'"
+    assert past.value.metadata == {"evaluation_id": evaluation, "last_sequence": "2"}
+    with pytest.raises(InvalidArgument) as negative:
+        logs.log_end(evaluation, -1)
+    assert [(v.field, v.description) for v in negative.value.violations] == [
+        ("after_sequence", "must not be negative")
+    ]
+
+
+def test_append_to_a_finished_evaluation_says_which_and_why(
+    db: MemoryTransactions, logs: EvaluationLogs, evaluation: str
+) -> None:
+    finish(db, evaluation)
+    with pytest.raises(FailedPrecondition) as refused:
+        logs.append(batch(evaluation, "late"))
+    assert refused.value.message == "evaluation 'eval_1' has finished: its log is closed"
+    assert refused.value.metadata == {"evaluation_id": evaluation}
+
+
+def test_append_of_a_reused_batch_id_names_it(logs: EvaluationLogs, evaluation: str) -> None:
+    logs.append(batch(evaluation, "a", batch_id="b1", digest=b"d1"))
+    with pytest.raises(AlreadyExists) as refused:
+        logs.append(batch(evaluation, "z", batch_id="b1", digest=b"other"))
+    assert refused.value.metadata == {"batch_id": "b1"}
+
+
+def test_list_logs_pages_hold_at_most_ten_thousand_lines_and_say_when_there_is_no_more(
+    logs: EvaluationLogs, evaluation: str
+) -> None:
+    logs.append(batch(evaluation, *["x"] * 10_000))
+    logs.append(batch(evaluation, *["y"] * 10))
+    page = logs.list_logs(evaluation, 50_000, "")
+    assert len(page.items) == 10_000 and page.next_page_token
+    last = logs.list_logs(evaluation, 10, page.next_page_token)
+    assert len(last.items) == 10
+    assert last.next_page_token == ""  # exactly a full page, and nothing after it
+
+
+def test_read_after_reads_in_bounded_steps_and_says_when_there_is_more(
+    monkeypatch: pytest.MonkeyPatch, logs: EvaluationLogs, evaluation: str
+) -> None:
+    monkeypatch.setattr(log_use_cases, "READ_LINES", 2)
+    for text in "abc":
+        logs.append(batch(evaluation, text, text))
+    read = logs.read_after(evaluation, 0)
+    assert [b.first_sequence for b in read.batches] == [1]
+    assert read.more is True and read.finished is False
+    monkeypatch.setattr(log_use_cases, "READ_CHARACTERS", 3)
+    monkeypatch.setattr(log_use_cases, "READ_LINES", 100)
+    assert [b.first_sequence for b in logs.read_after(evaluation, 0).batches] == [1]
+
+
+def test_read_after_a_deleted_evaluation_says_its_log_is_closed(
+    db: MemoryTransactions, logs: EvaluationLogs, evaluation: str
+) -> None:
+    """A follower whose evaluation is deleted meanwhile ends; it is not told NOT_FOUND."""
+    logs.append(batch(evaluation, "a"))
+    Evaluations(db).delete(evaluation, 0, None)
+    read = logs.read_after(evaluation, 0)
+    assert [b.first_sequence for b in read.batches] == [1]
+    assert read.finished
+    with pytest.raises(NotFound):
+        logs.append(batch(evaluation, "b"))
