@@ -248,6 +248,8 @@ def test_followers_of_one_evaluation_share_one_tail_until_the_last_leaves() -> N
         second = asyncio.create_task(collect(followers, "eval-1"))
         await settle()
         assert followers.followed == 1 and len(hub._topics) == 1
+        reader = followers._tails["eval-1"].reader
+        assert reader is not None
         first.cancel()
         await settle()
         assert followers.followed == 1  # the other follower still reads through it
@@ -256,6 +258,7 @@ def test_followers_of_one_evaluation_share_one_tail_until_the_last_leaves() -> N
         second.cancel()
         await settle()
         assert followers.followed == 0 and hub._topics == {}
+        assert reader.cancelled()  # no reader left polling for nobody
 
     run(main)
 

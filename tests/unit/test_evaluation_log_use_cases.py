@@ -21,8 +21,8 @@ from ledger_server.domain.evaluations.log_lines import (
 )
 from ledger_server.domain.evaluations.log_use_cases import EvaluationLogs
 from ledger_server.domain.evaluations.records import Status
-from ledger_server.domain.evaluations.use_cases import Evaluations
-from tests.support.memory_store import MemoryTransactions
+from ledger_server.domain.evaluations.use_cases import Evaluations, lock_key
+from tests.support.memory_store import MemoryTransactions, MemoryUnitOfWork
 
 
 @pytest.fixture
@@ -279,3 +279,17 @@ def test_read_after_a_deleted_evaluation_says_its_log_is_closed(
     assert read.finished
     with pytest.raises(NotFound):
         logs.append(batch(evaluation, "b"))
+
+
+def test_append_takes_the_lock_every_change_of_the_evaluation_takes(
+    monkeypatch: pytest.MonkeyPatch, logs: EvaluationLogs, evaluation: str
+) -> None:
+    """So no line is stored after a version that made the evaluation final."""
+    taken: list[str] = []
+    monkeypatch.setattr(MemoryUnitOfWork, "lock", lambda self, key: taken.append(key))
+    logs.append(batch(evaluation, "a"))
+    assert taken == [lock_key(evaluation)]
+
+
+def test_append_many_of_nothing_stores_nothing(logs: EvaluationLogs) -> None:
+    assert logs.append_many([]) == []
