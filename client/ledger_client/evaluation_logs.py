@@ -206,7 +206,8 @@ class EvaluationLogMethods:
     ) -> AppendedLogs:
         """Appends `lines` (texts, or `LogEntry`s) in batches of `batch_size`, each stored
         as it arrives. Batches get ids `<batch_id_prefix>:1`, `:2`, ... (the prefix defaults
-        to a fresh UUID): calling again with the same prefix and lines stores nothing twice.
+        to a fresh UUID): calling again with the same prefix, lines and `batch_size` stores
+        nothing twice.
         """
         batches = _Batches(evaluation_id, batch_id_prefix)
         response: es.AppendEvaluationLogsResponse = self._calls.client_stream(
