@@ -13,6 +13,7 @@ import pytest
 from ledger_server.domain.errors import DataLoss, FailedPrecondition, Violations
 from ledger_server.domain.evaluations import outputs, rules, statistics, status, timeline
 from ledger_server.domain.evaluations.commands import (
+    AddEvent,
     CreateEvaluation,
     EvaluationFilters,
     UpdateEvaluation,
@@ -23,6 +24,8 @@ from ledger_server.domain.evaluations.records import (
     Content,
     Evaluation,
     Location,
+    ResourceLimits,
+    RunningInfo,
     Status,
     TaskInfo,
     TaskState,
@@ -212,3 +215,54 @@ def test_update_evaluation_completing_at_its_start_has_no_runtime_left_to_guess(
     other.create(CreateEvaluation(code="x", evaluation_id="e"), None)
     timed = other.update(UpdateEvaluation("e", status=Status.COMPLETED, start_time=T0), None)
     assert timed.runtime_ms == 1500 and isinstance(timed.runtime_ms, int)
+
+
+def test_a_statistics_row_negated_takes_back_each_figure() -> None:
+    row = statistics.StatDelta(T0, "go", Status.FAILED, 1, 3, 120, 7)
+    assert row.negated() == statistics.StatDelta(T0, "go", Status.FAILED, -1, 3, -120, -7)
+
+
+def test_summarise_adds_up_one_status_over_languages_and_rounds_the_average() -> None:
+    result = statistics.summarise(
+        [(Status.COMPLETED, "a", 1), (Status.COMPLETED, "b", 2), (Status.FAILED, "a", 4)],
+        [(0, 2)],
+        runtime_total_ms=5,
+        output_bytes=0,
+    )
+    assert result.by_status == {Status.COMPLETED: 3, Status.FAILED: 4}
+    assert result.by_language == {"a": 5, "b": 2}
+    assert result.runtime.average_ms == 3 and type(result.runtime.average_ms) is int
+
+
+def test_percentiles_take_the_smallest_count_that_covers_them() -> None:
+    halves = statistics.summarise([], [(0, 50), (1, 50)], 0, 0)
+    assert (halves.runtime.p50_ms, halves.runtime.p95_ms) == (10, 25)
+    odd = statistics.summarise([], [(0, 50), (1, 51)], 0, 0)
+    assert odd.runtime.p50_ms == 25  # the 51st of 101
+
+
+def test_hour_of_drops_minutes_seconds_and_microseconds() -> None:
+    moment = datetime(2026, 5, 1, 9, 59, 58, 999_999, tzinfo=UTC)
+    assert statistics.hour_of(moment) == datetime(2026, 5, 1, 9, tzinfo=UTC)
+
+
+def test_limits_at_their_maximum_are_accepted() -> None:
+    violations = Violations()
+    rules.check_running(
+        RunningInfo(limits=ResourceLimits(1_000_000, 1 << 50, 365 * 24 * 3600)), violations
+    )
+    rules.check_runtime(rules.MAX_RUNTIME_MS, violations)
+    rules.check_runtime(0, violations)
+    assert not violations
+    empty = Violations()
+    rules.check_code("", empty)
+    assert [(v.field, v.description) for v in empty.items] == [("code", "is required")]
+
+
+def test_add_evaluation_event_keeps_what_was_sent() -> None:
+    evaluations = Evaluations(MemoryTransactions(), clock=lambda: T0)
+    evaluations.create(CreateEvaluation(code="x", evaluation_id="e"), None)
+    added = evaluations.add_event(AddEvent("e", "note", "hello", {"k": [1]}), None)
+    assert (added.type, added.message, added.metadata, added.event_time, added.version) == (
+        "note", "hello", {"k": [1]}, T0, 0,
+    )  # fmt: skip
