@@ -24,7 +24,7 @@ from ledger_server.domain.evaluations.commands import (
     TaskUpdate,
     UpdateEvaluation,
 )
-from ledger_server.domain.evaluations.records import Channel, Status, TaskState
+from ledger_server.domain.evaluations.records import Channel, RunningInfo, Status, TaskState
 from ledger_server.domain.evaluations.use_cases import Evaluations
 from ledger_server.domain.evaluations.version_cache import LocalVersions
 from ledger_server.domain.idempotency import RequestKey
@@ -341,3 +341,42 @@ def test_statistics_widen_the_range_to_whole_hours(evaluations: Evaluations) -> 
     assert after.evaluations == 0
     with pytest.raises(InvalidArgument):
         evaluations.statistics(T0, T0)
+
+
+def test_apply_task_update_records_its_outputs_and_keeps_the_state_machine(
+    evaluations: Evaluations,
+) -> None:
+    e = evaluations.create(CreateEvaluation(code="x", status=Status.PROVISIONING), None)
+    with pytest.raises(FailedPrecondition) as refused:
+        evaluations.apply_task_update(TaskUpdate(e.evaluation_id, "t", TaskState.SUCCESS))
+    assert refused.value.reason == "ILLEGAL_TRANSITION"
+    assert refused.value.metadata["evaluation_id"] == e.evaluation_id
+    failed = evaluations.apply_task_update(
+        TaskUpdate(
+            e.evaluation_id, "t", TaskState.FAILURE, output=prepared("o"), error=prepared("e")
+        )
+    )
+    assert failed.output == prepared("o").content and failed.error == prepared("e").content
+    assert failed.complete_time is not None and failed.task is not None
+
+
+def test_update_evaluation_sets_no_start_time_before_running_and_keeps_the_container(
+    evaluations: Evaluations,
+) -> None:
+    e = evaluations.create(CreateEvaluation(code="x"), None)
+    placed = evaluations.update(
+        UpdateEvaluation(
+            e.evaluation_id, status=Status.PROVISIONING, running=RunningInfo(container_id="c1")
+        ),
+        None,
+    )
+    kept = evaluations.update(UpdateEvaluation(e.evaluation_id, metadata_changes={"a": 1}), None)
+    assert placed.start_time is None and kept.start_time is None
+    assert kept.running == RunningInfo(container_id="c1") and kept.code == ""
+    with pytest.raises(InvalidArgument) as refused:
+        evaluations.update(
+            UpdateEvaluation(e.evaluation_id, start_time=T0, complete_time=T0 - timedelta(1)), None
+        )
+    assert [(v.field, v.description) for v in refused.value.violations] == [
+        ("complete_time", "must not be before start_time")
+    ]

@@ -379,7 +379,7 @@ class Evaluations:
             if earlier is not None:
                 found = repo.get_event(uuid.UUID(earlier))
                 if found is None:
-                    raise NotFound("evaluation event", earlier)
+                    raise NotFound("evaluation_event", earlier)
                 return found
             (event,) = repo.add_events([new])
             return event
@@ -411,7 +411,7 @@ class Evaluations:
             else:
                 found = self._version(repo, evaluation_id, version)
         if found is None:
-            raise NotFound("evaluation version", f"{evaluation_id}@{version}")
+            raise NotFound("evaluation_version", f"{evaluation_id}@{version}")
         return found
 
     def _version(

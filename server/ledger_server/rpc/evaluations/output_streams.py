@@ -91,7 +91,7 @@ def content_of(evaluation: Any, channel: Channel) -> Content:
     content: Content | None = evaluation.content(channel)
     if content is None:
         raise NotFound(
-            "evaluation output", f"{evaluation.evaluation_id}@{evaluation.version}/{channel.value}"
+            "evaluation_output", f"{evaluation.evaluation_id}@{evaluation.version}/{channel.value}"
         )
     return content
 
