@@ -64,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         register_results_commands(commands)
+    try:
+        from ledger_client.cli_costs import register_costs_commands
+    except ImportError:  # the SDK is optional for a server-only install
+        pass
+    else:
+        register_costs_commands(commands)
     return parser
 
 

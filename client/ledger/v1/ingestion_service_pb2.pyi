@@ -208,17 +208,17 @@ class CostRecordInput(_message.Message):
     """Required. ISO 4217 currency of both costs, e.g. "USD" (upper-cased)."""
     billed_cost: _builtins.str
     """Required. The billed cost: exact decimal text ("1245.67", "-12.5",
-    "1E+3"), at most 9 decimal places, at most 10^12 in absolute value;
-    negative is legal (credits, refunds, adjustments). NaN and infinities
-    are refused.
+    "1E+3"), at most 15 decimal places (exports price below a nano), at
+    most 10^12 in absolute value; negative is legal (credits, refunds,
+    adjustments). NaN and infinities are refused.
     """
     effective_cost: _builtins.str
     """The effective cost (after discounts and amortisation), in the same
     form. Empty means equal to `billed_cost`.
     """
     usage_quantity: _builtins.str
-    """Usage quantity: decimal text, at most 9 decimal places. Empty means
-    unknown (not zero).
+    """Usage quantity: decimal text, at most 15 decimal places, at most
+    10^15 in absolute value. Empty means unknown (not zero).
     """
     usage_unit: _builtins.str
     """Unit of `usage_quantity`, e.g. "Hours". Optional, at most 64
@@ -361,6 +361,8 @@ class CostRecord(_message.Message):
     LABELS_FIELD_NUMBER: _builtins.int
     RECORD_TIME_FIELD_NUMBER: _builtins.int
     INGESTION_RUN_ID_FIELD_NUMBER: _builtins.int
+    BILLED_COST_EXACT_FIELD_NUMBER: _builtins.int
+    EFFECTIVE_COST_EXACT_FIELD_NUMBER: _builtins.int
     revision: _builtins.int
     """Revision number: 1 for the first values of the key, then 2, 3, ..."""
     usage_quantity: _builtins.str
@@ -369,17 +371,25 @@ class CostRecord(_message.Message):
     """Unit of the usage quantity, or empty."""
     ingestion_run_id: _builtins.str
     """The ingestion run that stored this revision."""
+    billed_cost_exact: _builtins.str
+    """The billed cost exactly as stored (decimal text, up to 15 decimal
+    places; exports carry costs below a nano that Money cannot hold).
+    """
+    effective_cost_exact: _builtins.str
+    """The effective cost exactly as stored."""
     @_builtins.property
     def key(self) -> Global___CostRecordKey:
         """The record's natural key."""
 
     @_builtins.property
     def billed_cost(self) -> _money_pb2.Money:
-        """Billed cost, with its currency."""
+        """Billed cost, with its currency, rounded half-even to nanos (see
+        `billed_cost_exact`).
+        """
 
     @_builtins.property
     def effective_cost(self) -> _money_pb2.Money:
-        """Effective cost, with its currency."""
+        """Effective cost, with its currency, rounded half-even to nanos."""
 
     @_builtins.property
     def labels(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
@@ -403,10 +413,12 @@ class CostRecord(_message.Message):
         labels: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         record_time: _timestamp_pb2.Timestamp | None = ...,
         ingestion_run_id: _builtins.str = ...,
+        billed_cost_exact: _builtins.str = ...,
+        effective_cost_exact: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["billed_cost", b"billed_cost", "effective_cost", b"effective_cost", "key", b"key", "record_time", b"record_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["billed_cost", b"billed_cost", "effective_cost", b"effective_cost", "ingestion_run_id", b"ingestion_run_id", "key", b"key", "labels", b"labels", "record_time", b"record_time", "revision", b"revision", "usage_quantity", b"usage_quantity", "usage_unit", b"usage_unit"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["billed_cost", b"billed_cost", "billed_cost_exact", b"billed_cost_exact", "effective_cost", b"effective_cost", "effective_cost_exact", b"effective_cost_exact", "ingestion_run_id", b"ingestion_run_id", "key", b"key", "labels", b"labels", "record_time", b"record_time", "revision", b"revision", "usage_quantity", b"usage_quantity", "usage_unit", b"usage_unit"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -903,19 +915,27 @@ class CostSummaryGroup(_message.Message):
     AVERAGE_BILLED_COST_FIELD_NUMBER: _builtins.int
     MIN_BILLED_COST_FIELD_NUMBER: _builtins.int
     MAX_BILLED_COST_FIELD_NUMBER: _builtins.int
+    TOTAL_BILLED_COST_EXACT_FIELD_NUMBER: _builtins.int
+    TOTAL_EFFECTIVE_COST_EXACT_FIELD_NUMBER: _builtins.int
     group: _builtins.str
     """The group's value: a day ("2026-01-01"), a month ("2026-01"), or the
     provider, service, region, sku or charge category ("usage").
     """
     record_count: _builtins.int
     """Number of current records. Exact."""
+    total_billed_cost_exact: _builtins.str
+    """Sum of billed costs as exact decimal text (up to 15 decimal places)."""
+    total_effective_cost_exact: _builtins.str
+    """Sum of effective costs as exact decimal text."""
     @_builtins.property
     def total_billed_cost(self) -> _money_pb2.Money:
-        """Sum of billed costs, with the currency. Exact."""
+        """Sum of billed costs, with the currency, rounded half-even to nanos;
+        exact in `total_billed_cost_exact`.
+        """
 
     @_builtins.property
     def total_effective_cost(self) -> _money_pb2.Money:
-        """Sum of effective costs. Exact."""
+        """Sum of effective costs, rounded half-even to nanos."""
 
     @_builtins.property
     def average_billed_cost(self) -> _money_pb2.Money:
@@ -939,10 +959,12 @@ class CostSummaryGroup(_message.Message):
         average_billed_cost: _money_pb2.Money | None = ...,
         min_billed_cost: _money_pb2.Money | None = ...,
         max_billed_cost: _money_pb2.Money | None = ...,
+        total_billed_cost_exact: _builtins.str = ...,
+        total_effective_cost_exact: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["average_billed_cost", b"average_billed_cost", "max_billed_cost", b"max_billed_cost", "min_billed_cost", b"min_billed_cost", "total_billed_cost", b"total_billed_cost", "total_effective_cost", b"total_effective_cost"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["average_billed_cost", b"average_billed_cost", "group", b"group", "max_billed_cost", b"max_billed_cost", "min_billed_cost", b"min_billed_cost", "record_count", b"record_count", "total_billed_cost", b"total_billed_cost", "total_effective_cost", b"total_effective_cost"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["average_billed_cost", b"average_billed_cost", "group", b"group", "max_billed_cost", b"max_billed_cost", "min_billed_cost", b"min_billed_cost", "record_count", b"record_count", "total_billed_cost", b"total_billed_cost", "total_billed_cost_exact", b"total_billed_cost_exact", "total_effective_cost", b"total_effective_cost", "total_effective_cost_exact", b"total_effective_cost_exact"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

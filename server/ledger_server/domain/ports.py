@@ -13,6 +13,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+from ledger_server.domain.ingestion.ports import IngestionRepository
 from ledger_server.domain.results_store.ports import ResultsRepository
 
 T = TypeVar("T")
@@ -36,6 +37,13 @@ class RequestIdRepository(Protocol):
         racing retries end with one claim and one shared answer.
         """
 
+    def find(self, method: str, request_id: str) -> ClaimedRequest | None:
+        """The claim of a request id, if one committed; claims nothing.
+
+        For calls that must know before they start whether they are a retry (a client
+        stream writes as it reads, so it checks here first and claims at its end).
+        """
+
 
 class UnitOfWork(Protocol):
     """One transaction's repositories, and a lock to serialise work on one key."""
@@ -53,6 +61,9 @@ class UnitOfWork(Protocol):
 
     @property
     def results(self) -> ResultsRepository: ...
+
+    @property
+    def ingestion(self) -> IngestionRepository: ...
 
 
 class Transactions(Protocol):

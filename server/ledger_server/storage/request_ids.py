@@ -31,9 +31,16 @@ class SqlRequestIds:
         ).first()
         if claimed is not None:
             return None
+        earlier = self.find(method, request_id)
+        assert earlier is not None, "the conflicting claim committed"
+        return earlier
+
+    def find(self, method: str, request_id: str) -> ClaimedRequest | None:
         earlier = self._db.execute(
             select(request_ids.c.fingerprint, request_ids.c.resource_id).where(
                 request_ids.c.method == method, request_ids.c.request_id == request_id
             )
-        ).one()
+        ).first()
+        if earlier is None:
+            return None
         return ClaimedRequest(bytes(earlier.fingerprint), str(earlier.resource_id))

@@ -5,7 +5,8 @@ Alembic compares migrations against this, so a new service adds its tables modul
 
 from __future__ import annotations
 
+from ledger_server.storage.ingestion import tables as ingestion_tables
 from ledger_server.storage.results_store import tables as results_store_tables
 from ledger_server.storage.schema import SCHEMA, metadata
 
-__all__ = ["SCHEMA", "metadata", "results_store_tables"]
+__all__ = ["SCHEMA", "ingestion_tables", "metadata", "results_store_tables"]
