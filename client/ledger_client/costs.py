@@ -206,7 +206,7 @@ class AsyncCostsClient:
 
     def __init__(self, calls: AsyncCalls) -> None:
         self._calls = calls
-        self._stub = IngestionServiceStub(calls.channel)  # type: ignore[arg-type]
+        self._stub = IngestionServiceStub(calls.channel)
 
     async def ingest_cost_records(
         self,
@@ -222,12 +222,12 @@ class AsyncCostsClient:
             records, source=source, all_or_nothing=all_or_nothing, request_id=request_id
         )
         response = await self._calls.unary(
-            self._stub.IngestCostRecords,  # type: ignore[arg-type]
+            self._stub.IngestCostRecords,
             request,
             timeout=timeout,
             metadata=metadata,
         )
-        return m.report_from_proto(response)  # type: ignore[arg-type]
+        return m.report_from_proto(response)
 
     async def stream_cost_records(
         self,
@@ -240,14 +240,14 @@ class AsyncCostsClient:
         metadata: CallMetadata = (),
     ) -> IngestionReport:
         response = await self._calls.client_stream(
-            self._stub.StreamCostRecords,  # type: ignore[arg-type]
+            self._stub.StreamCostRecords,
             records,
             m.StreamRequests(source=source, request_id=request_id),
             batch_size=batch_size,
             timeout=timeout,
             metadata=metadata,
         )
-        return m.report_from_proto(response)  # type: ignore[arg-type]
+        return m.report_from_proto(response)
 
     def list_cost_records(
         self,
@@ -278,7 +278,7 @@ class AsyncCostsClient:
             charge_category=charge_category,
         )
         return self._calls.pager(
-            self._stub.ListCostRecords,  # type: ignore[arg-type]
+            self._stub.ListCostRecords,
             request,
             m.records_page,
             timeout=timeout,
@@ -295,7 +295,7 @@ class AsyncCostsClient:
     ) -> AsyncPager[CostRecord]:
         request = pb.ListCostRecordRevisionsRequest(key=m.key_message(record), page_size=page_size)
         return self._calls.pager(
-            self._stub.ListCostRecordRevisions,  # type: ignore[arg-type]
+            self._stub.ListCostRecordRevisions,
             request,
             m.revisions_page,
             timeout=timeout,
@@ -331,19 +331,19 @@ class AsyncCostsClient:
             ),
         )
         response = await self._calls.unary(
-            self._stub.GetCostSummary,  # type: ignore[arg-type]
+            self._stub.GetCostSummary,
             request,
             timeout=timeout,
             metadata=metadata,
         )
-        return [m.group_from_proto(g) for g in response.groups]  # type: ignore[attr-defined]
+        return [m.group_from_proto(g) for g in response.groups]
 
     def list_ingestion_runs(
         self, *, page_size: int = 0, timeout: float | None = None, metadata: CallMetadata = ()
     ) -> AsyncPager[IngestionRun]:
         request = pb.ListIngestionRunsRequest(page_size=page_size)
         return self._calls.pager(
-            self._stub.ListIngestionRuns,  # type: ignore[arg-type]
+            self._stub.ListIngestionRuns,
             request,
             m.runs_page,
             timeout=timeout,
@@ -355,9 +355,9 @@ class AsyncCostsClient:
     ) -> IngestionRun:
         request = pb.GetIngestionRunRequest(run_id=run_id)
         response = await self._calls.unary(
-            self._stub.GetIngestionRun,  # type: ignore[arg-type]
+            self._stub.GetIngestionRun,
             request,
             timeout=timeout,
             metadata=metadata,
         )
-        return m.run_from_proto(response.run)  # type: ignore[attr-defined]
+        return m.run_from_proto(response.run)

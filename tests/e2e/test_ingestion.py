@@ -24,7 +24,6 @@ from ledger_client import (
     PermissionDenied,
     Unauthenticated,
 )
-from ledger_client.cost_files import read_records
 from tests.conftest import READER_KEY, WRITER_KEY
 from tests.support.server import ServerThread
 
@@ -227,9 +226,10 @@ def test_list_cost_records_page_token_is_bound_to_as_of_time(client: Client, acc
     pages = client.costs.list_cost_records(billing_account_id=account, page_size=5).pages()
     assert sum(len(page) for page in pages) == 28
 
+    import grpc
+
     from ledger.v1 import ingestion_service_pb2 as pb
     from ledger.v1.ingestion_service_pb2_grpc import IngestionServiceStub
-    import grpc
 
     with grpc.insecure_channel(client_target(client)) as channel:
         stub = IngestionServiceStub(channel)
@@ -252,7 +252,8 @@ def test_list_cost_records_page_token_is_bound_to_as_of_time(client: Client, acc
 
 
 def client_target(client: Client) -> str:
-    return client._channel._channel.target().decode()  # type: ignore[attr-defined]
+    target: bytes = client._channel._channel.target()  # type: ignore[attr-defined]
+    return target.decode()
 
 
 def test_list_cost_record_revisions_of_an_unknown_key_is_not_found(

@@ -14,6 +14,8 @@ import psycopg2.errors
 import pytest
 
 from ledger_server.domain.idempotency import RequestKey
+from ledger_server.domain.ingestion.records import RecordInput
+from ledger_server.domain.ingestion.use_cases import Ingestion
 from ledger_server.domain.money import WireMoney
 from ledger_server.domain.results_store.estimates import (
     EstimateInput,
@@ -56,6 +58,19 @@ def seed_every_table(url: str) -> None:
             ),
         ),
         RequestKey(f"seed-{uuid.uuid4()}", b"seed"),
+    )
+    # A run with one stored record and one rejected: records, aggregates, the run's
+    # batch, result and rejection rows.
+    Ingestion(SqlTransactions(engine)).ingest(
+        [
+            RecordInput("2026-01-01", provider="aws", billing_currency="USD", billed_cost="1"),
+            RecordInput("2026-01-01", provider="aws", billing_currency="USD", billed_cost="x"),
+        ],
+        source="seed",
+        all_or_nothing=False,
+        request=RequestKey(f"seed-{uuid.uuid4()}", b"seed"),
+        input_sha256=b"seed",
+        caller="seed",
     )
     engine.dispose()
 

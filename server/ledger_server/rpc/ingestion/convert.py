@@ -151,7 +151,7 @@ def key_out(key: RecordKey) -> ing.CostRecordKey:
         region=key.region,
         sku=key.sku,
         resource_id=key.resource_id,
-        charge_category=CATEGORY_OUT[key.charge_category],  # type: ignore[arg-type]
+        charge_category=CATEGORY_OUT[key.charge_category],
     )
 
 
