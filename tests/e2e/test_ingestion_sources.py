@@ -41,7 +41,7 @@ def ledger_costs(server: ServerThread, *args: str) -> subprocess.CompletedProces
 
 def write_csv(path: Path, rows: list[list[str]], *, zipped: bool = False) -> Path:
     opener = gzip.open if zipped else open
-    with opener(path, "wt", newline="") as handle:  # type: ignore[operator]
+    with opener(path, "wt", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(HEADER)
         writer.writerows(rows)
