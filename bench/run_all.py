@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 BENCHMARKS = [
     "results_store",  # StoreEstimate vs the raw database, GetJob vs Health/Check
+    "ingestion",  # StreamCostRecords (fresh, unchanged, 10% revised) vs raw COPY
 ]
 
 

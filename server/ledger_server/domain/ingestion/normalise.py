@@ -14,7 +14,7 @@ import json
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
-from decimal import Context, Decimal, InvalidOperation
+from decimal import Context, Decimal
 from functools import lru_cache
 
 from ledger_server.domain.errors import Violations
@@ -83,10 +83,7 @@ def parse_decimal(text: str, *, places: int, limit: Decimal) -> Decimal:
     """Exact decimal text: finite, at most `places` decimal places, |value| <= limit."""
     if len(text) > MAX_NUMBER_TEXT or not _DECIMAL.fullmatch(text):
         raise _Bad("must be a finite decimal number like 1245.67")
-    try:
-        value = Decimal(text)
-    except InvalidOperation:  # pragma: no cover - the pattern admits only numbers
-        raise _Bad("must be a finite decimal number like 1245.67") from None
+    value = Decimal(text)  # the pattern admits plain finite numbers only
     if abs(value) > limit:
         raise _Bad(f"must be at most {limit:f} in absolute value")
     exponent = value.as_tuple().exponent
@@ -106,27 +103,33 @@ def canonical(value: Decimal) -> str:
     return format(_EXACT.normalize(value), "f")
 
 
-def _part(text: str) -> str:
-    return f"{len(text)}:{text}"
+@lru_cache(maxsize=4096)
+def _time_text(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def key_digest(key: RecordKey) -> str:
+    """A digest of the normalised key (32 hex digits, a UUID's worth): the same key gives
+    the same id on any server. The parts are joined with NUL, which no part may hold."""
+    text = "\x00".join(
+        (
+            _time_text(key.charge_period_start),
+            _time_text(key.charge_period_end),
+            key.provider,
+            key.billing_account_id,
+            key.sub_account_id,
+            key.service,
+            key.region,
+            key.sku,
+            key.resource_id,
+            key.charge_category.value,
+        )
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def key_id(key: RecordKey) -> uuid.UUID:
-    """A digest of the normalised key: the same key gives the same id on any server."""
-    text = "".join(
-        (
-            _part(key.charge_period_start.isoformat()),
-            _part(key.charge_period_end.isoformat()),
-            _part(key.provider),
-            _part(key.billing_account_id),
-            _part(key.sub_account_id),
-            _part(key.service),
-            _part(key.region),
-            _part(key.sku),
-            _part(key.resource_id),
-            _part(key.charge_category.value),
-        )
-    )
-    return uuid.UUID(bytes=hashlib.sha256(text.encode()).digest()[:16])
+    return uuid.UUID(hex=key_digest(key))
 
 
 def content_hash(
@@ -137,13 +140,15 @@ def content_hash(
     unit: str,
     labels: dict[str, str],
 ) -> bytes:
-    text = "".join(
+    """A digest of a record's values: equal for equal values however they were spelled."""
+    billed_text = canonical(billed)
+    text = "\x00".join(
         (
-            _part(currency),
-            _part(canonical(billed)),
-            _part(canonical(effective)),
-            _part("" if quantity is None else canonical(quantity)),
-            _part(unit),
+            currency,
+            billed_text,
+            billed_text if effective is billed else canonical(effective),
+            "" if quantity is None else canonical(quantity),
+            unit,
             json.dumps(labels, sort_keys=True, ensure_ascii=True) if labels else "",
         )
     )
@@ -245,7 +250,7 @@ def normalise(index: int, record: RecordInput) -> NormalisedRecord | list[Reject
     return NormalisedRecord(
         index,
         key,
-        key_id(key),
+        key_digest(key),
         currency,
         billed,
         effective,
@@ -267,7 +272,7 @@ def normalise_batch(
     valid: list[NormalisedRecord] = []
     rejections: list[Rejection] = []
     rejected = 0
-    seen: dict[uuid.UUID, int] = {}
+    seen: dict[str, int] = {}
     for offset, record in enumerate(records):
         index = first_index + offset
         outcome = normalise(index, record)

@@ -77,7 +77,8 @@ class NormalisedRecord:
 
     index: int
     key: RecordKey
-    key_id: uuid.UUID
+    # The key's digest as 32 hex digits (a UUID in the database).
+    key_id: str
     billing_currency: str
     billed_cost: Decimal
     effective_cost: Decimal

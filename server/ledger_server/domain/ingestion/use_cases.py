@@ -35,6 +35,7 @@ from ledger_server.domain.ingestion.records import (
     GroupBy,
     IngestionReport,
     IngestionRun,
+    NormalisedRecord,
     RecordFilters,
     RecordInput,
     RecordKey,
@@ -117,6 +118,17 @@ def parse_run_id(value: str) -> uuid.UUID:
         return uuid.UUID(value)
     except ValueError:
         raise InvalidArgument([FieldViolation("run_id", "must be a UUID")]) from None
+
+
+@dataclass(frozen=True)
+class PreparedBatch:
+    """A stream's batch, normalised and numbered, ready to store."""
+
+    number: int
+    records: list[NormalisedRecord]
+    rejected: int
+    rejections: list[Rejection]
+    first_position: int  # of its first stored rejection among the run's
 
 
 @dataclass
@@ -321,29 +333,45 @@ class StreamIngestion:
         return self._run_id
 
     def add_batch(self, records: list[RecordInput]) -> None:
+        """Normalises and stores one batch (`prepare`, then `write`)."""
+        prepared = self.prepare(records)
+        if prepared is not None:
+            self.write(prepared)
+
+    def prepare(self, records: list[RecordInput]) -> PreparedBatch | None:
+        """The next batch normalised and numbered, not yet stored; None when replaying.
+
+        Batches are prepared in stream order, and each is written before the next one
+        is, but a batch may be prepared while the one before it is being written: the
+        CPU work of one overlaps the database work of the other.
+        """
         tally = self._tally
         _check_size(records, f"records (message {tally.batches})")
+        batch_number = tally.batches
+        tally.batches += 1
         if self._replay_of is not None:
-            tally.batches += 1
-            return
+            return None
         valid, rejections, rejected = normalise_batch(records, tally.next_index)
         room = max(0, MAX_REPORTED_REJECTIONS - tally.stored_rejections)
         kept = rejections[:room]
-        batch_number = tally.batches
+        prepared = PreparedBatch(batch_number, valid, rejected, kept, tally.stored_rejections)
+        tally.next_index += len(records)
+        tally.stored_rejections += len(kept)
+        return prepared
 
-        def write(uow: UnitOfWork) -> BatchCounts:
+    def write(self, batch: PreparedBatch) -> None:
+        """Stores a prepared batch in its own transaction."""
+        run_id = self._run_id
+
+        def work(uow: UnitOfWork) -> BatchCounts:
             uow.lock(INGESTION_LOCK)
-            if batch_number == 0:
-                uow.ingestion.add_run(self._run_id, self._source, self._caller, STREAM)
-            counts = uow.ingestion.add_batch(self._run_id, batch_number, valid, rejected)
-            uow.ingestion.add_rejections(self._run_id, tally.stored_rejections, kept)
+            if batch.number == 0:
+                uow.ingestion.add_run(run_id, self._source, self._caller, STREAM)
+            counts = uow.ingestion.add_batch(run_id, batch.number, batch.records, batch.rejected)
+            uow.ingestion.add_rejections(run_id, batch.first_position, batch.rejections)
             return counts
 
-        counts = self._transactions.run(write)
-        tally.counts += counts
-        tally.stored_rejections += len(kept)
-        tally.batches += 1
-        tally.next_index += len(records)
+        self._tally.counts += self._transactions.run(work)
 
     def finish(self, request: RequestKey | None, input_sha256: bytes) -> IngestionReport:
         """Ends the run (and claims its request id) after the last batch."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 from ledger.v1 import ingestion_service_pb2 as ing
 from ledger_server.api_keys import Role
 from ledger_server.domain.ingestion.records import IngestionReport
-from ledger_server.domain.ingestion.use_cases import Ingestion, StreamIngestion
+from ledger_server.domain.ingestion.use_cases import Ingestion, PreparedBatch, StreamIngestion
 from ledger_server.rpc.handler import Call, Runtime, client_stream, unary
 from ledger_server.rpc.idempotency import StreamFingerprint, request_key
 from ledger_server.rpc.ingestion import convert
@@ -44,16 +45,30 @@ class IngestionServicer(Servicer, service=ing.DESCRIPTOR.services_by_name["Inges
     ) -> ing.StreamCostRecordsResponse:
         fingerprint = StreamFingerprint()
         stream: StreamIngestion | None = None
-        async for message in requests:
-            if stream is None:
-                stream = await self.runtime.offload(
-                    self.ingestion.open_stream,
-                    source=message.source,
-                    request_id=message.request_id,
-                    caller=call.caller,
-                )
-            # Digesting and converting a batch is CPU work like the write: off the loop.
-            await self.runtime.offload(_add_batch, stream, fingerprint, message)
+        # The batch being written while the next one is read and normalised: the CPU
+        # work of one overlaps the database work of the other, in stream order.
+        writing: asyncio.Future[None] | None = None
+        try:
+            async for message in requests:
+                if stream is None:
+                    stream = await self.runtime.offload(
+                        self.ingestion.open_stream,
+                        source=message.source,
+                        request_id=message.request_id,
+                        caller=call.caller,
+                    )
+                prepared = await self.runtime.offload(_prepare, stream, fingerprint, message)
+                if writing is not None:
+                    await writing
+                    writing = None
+                if prepared is not None:
+                    writing = asyncio.ensure_future(self.runtime.offload(stream.write, prepared))
+            if writing is not None:
+                await writing
+                writing = None
+        finally:
+            if writing is not None:  # the call failed or was cancelled: the write goes on
+                writing.add_done_callback(_retrieve)
         if stream is None:  # an empty stream is an empty load
             stream = await self.runtime.offload(
                 self.ingestion.open_stream, source="", request_id="", caller=call.caller
@@ -127,8 +142,15 @@ class IngestionServicer(Servicer, service=ing.DESCRIPTOR.services_by_name["Inges
         return ing.GetIngestionRunResponse(run=convert.run_out(run))
 
 
-def _add_batch(
+def _prepare(
     stream: StreamIngestion, fingerprint: StreamFingerprint, message: ing.StreamCostRecordsRequest
-) -> None:
+) -> PreparedBatch | None:
     fingerprint.add(message)
-    stream.add_batch(convert.records_in(message.records))
+    return stream.prepare(convert.records_in(message.records))
+
+
+def _retrieve(write: asyncio.Future[None]) -> None:
+    """Collects the outcome of a write nobody awaits any more (its batch commits or not,
+    whole either way); a failure was already answered by the error that ended the call."""
+    if not write.cancelled():
+        write.exception()

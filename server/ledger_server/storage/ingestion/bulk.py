@@ -163,7 +163,7 @@ def copy_rows(records: list[NormalisedRecord]) -> io.StringIO:
         lines.append(
             "\t".join(
                 (
-                    str(record.key_id),
+                    record.key_id,
                     "\\\\x" + record.content_hash.hex(),
                     key.charge_period_start.isoformat(),
                     key.charge_period_end.isoformat(),
