@@ -43,6 +43,8 @@ PROVIDERS = ("aws", "gcp", "azure")
 REGIONS = tuple(f"region-{i}" for i in range(10))
 SERVICES = tuple(f"Service {i}" for i in range(20))
 FIRST_DAY = date(2026, 1, 1)
+# The first record number of the workload (tests start elsewhere: their tables are shared).
+FIRST_RECORD = 0
 RAW_TABLE = """
 CREATE TABLE bench_raw_cost_rows (
     charge_period_start timestamptz, charge_period_end timestamptz, provider text,
@@ -79,14 +81,15 @@ def batches(count: int, revised_every: int = 0) -> list[bytes]:
     """The stream's messages, serialized once, before anything is timed."""
     messages = []
     request_id = str(uuid.uuid4())
-    for start in range(0, count, BATCH):
+    first, end = FIRST_RECORD, FIRST_RECORD + count
+    for start in range(first, end, BATCH):
         message = ing.StreamCostRecordsRequest(
             records=[
-                record(n, revised=bool(revised_every) and n % revised_every == 0)
-                for n in range(start, min(start + BATCH, count))
+                record(n, revised=bool(revised_every) and (n - first) % revised_every == 0)
+                for n in range(start, min(start + BATCH, end))
             ]
         )
-        if start == 0:
+        if start == first:
             message.source = "bench"
             message.request_id = request_id
         messages.append(message.SerializeToString())
@@ -134,7 +137,9 @@ class Load:
         return records / self.seconds
 
 
-def stream(target: str, messages: Sequence[bytes], name: str) -> Load:
+def stream(
+    target: str, messages: Sequence[bytes], name: str, metadata: Sequence[tuple[str, str]] = ()
+) -> Load:
     with grpc.insecure_channel(target) as channel:
         call = channel.stream_unary(
             STREAM,
@@ -142,12 +147,13 @@ def stream(target: str, messages: Sequence[bytes], name: str) -> Load:
             response_deserializer=ing.StreamCostRecordsResponse.FromString,
         )
         started = time.perf_counter()
-        response = call(iter(messages), timeout=3600)
+        response = call(iter(messages), timeout=3600, metadata=tuple(metadata))
         return Load(name, time.perf_counter() - started, response)
 
 
-def raw_copy(url: str, count: int) -> float:
-    """Seconds to COPY `count` rows as text into a plain table, one connection."""
+def raw_copy(url: str, count: int, *, keep: bool = False) -> float:
+    """Seconds to COPY `count` rows as text into a plain table, one connection; the table
+    is dropped afterwards unless `keep`."""
     text = copy_text(count)
     connection = psycopg2.connect(dsn(url))
     with connection.cursor() as cursor:
@@ -159,9 +165,10 @@ def raw_copy(url: str, count: int) -> float:
         cursor.copy_expert("COPY bench_raw_cost_rows FROM STDIN", text)
     connection.commit()
     seconds = time.perf_counter() - started
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE bench_raw_cost_rows")
-    connection.commit()
+    if not keep:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE bench_raw_cost_rows")
+        connection.commit()
     connection.close()
     return seconds
 

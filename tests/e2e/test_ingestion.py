@@ -6,7 +6,10 @@ under a billing account of its own and reads back only that account.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -24,7 +27,7 @@ from ledger_client import (
     PermissionDenied,
     Unauthenticated,
 )
-from tests.conftest import READER_KEY, WRITER_KEY
+from tests.conftest import ADMIN_KEY, READER_KEY, WRITER_KEY
 from tests.support.server import ServerThread
 
 D = Decimal
@@ -338,3 +341,20 @@ def test_stream_cost_records_reports_rejections_by_index_in_the_stream(
 
     assert (report.run.inserted, report.run.rejected) == (9, 1)
     assert [(r.index, r.field) for r in report.rejections] == [(8, "billed_cost")]
+
+
+def test_readme_costs_example_runs(server: ServerThread) -> None:
+    readme = Path(__file__).resolve().parents[2] / "README.md"
+    (code,) = [
+        block
+        for block in re.findall(r"```python\n(.*?)```", readme.read_text(), flags=re.S)
+        if "ledger.costs" in block
+    ]
+    code = code.replace('"127.0.0.1:50051"', repr(server.target))
+    code = code.replace("api_key=None", f"api_key={ADMIN_KEY!r}")
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(code, str(readme), "exec"), {})  # noqa: S102 - our own README
+    lines = printed.getvalue().splitlines()
+    assert lines[0] == "1 []"
+    assert any(line.startswith("a100 USD ") for line in lines[1:])
