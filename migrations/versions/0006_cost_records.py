@@ -104,8 +104,13 @@ def upgrade() -> None:
         sa.Column("run_id", sa.Uuid(), nullable=False),
         sa.Column("input_sha256", sa.LargeBinary(), nullable=False),
         count("duration_ms"),
+        # The clock at the insert, not the transaction's start: a run's one transaction
+        # starts it and ends it.
         sa.Column(
-            "finish_time", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+            "finish_time",
+            sa.DateTime(timezone=True),
+            nullable=False,
+            server_default=sa.text("clock_timestamp()"),
         ),
         sa.PrimaryKeyConstraint("run_id", name="pk_ingestion_run_results"),
         sa.ForeignKeyConstraint(

@@ -6,13 +6,14 @@ under a billing account of its own and reads back only that account.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import json
 import re
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,8 +21,10 @@ import pytest
 
 from ledger_client import (
     AlreadyExists,
+    AsyncClient,
     Client,
     CostRecordInput,
+    FailedPrecondition,
     InvalidArgument,
     NotFound,
     PermissionDenied,
@@ -358,3 +361,65 @@ def test_readme_costs_example_runs(server: ServerThread) -> None:
     lines = printed.getvalue().splitlines()
     assert lines[0] == "1 []"
     assert any(line.startswith("a100 USD ") for line in lines[1:])
+
+
+def test_get_cost_summary_groups_by_month_and_filters_whole_days(
+    client: Client, account: str
+) -> None:
+    client.costs.ingest_cost_records(seed_records(account))
+    day = datetime(2026, 1, 3, tzinfo=UTC)
+
+    (month,) = client.costs.get_cost_summary("month", billing_account_id=account)
+    window = client.costs.get_cost_summary(
+        "day", billing_account_id=account, start_time=day, end_time=day.replace(day=5)
+    )
+
+    assert (month.group, month.record_count) == ("2026-01", 28)
+    assert [g.group for g in window] == ["2026-01-03", "2026-01-04"]
+    with pytest.raises(InvalidArgument) as error:
+        client.costs.get_cost_summary("day", start_time=day.replace(hour=1))
+    assert error.value.field_violations[0].field == "filter.start_time"
+    with pytest.raises(InvalidArgument):
+        client.costs.get_cost_summary("weekday")
+
+
+def test_get_cost_summary_refuses_more_than_ten_thousand_groups(
+    client: Client, account: str
+) -> None:
+    first = datetime(1990, 1, 1, tzinfo=UTC)
+    days = [
+        CostRecordInput(first + timedelta(days=n), "aws", "1", billing_account_id=account)
+        for n in range(10_001)
+    ]
+    client.costs.stream_cost_records(days)
+
+    with pytest.raises(FailedPrecondition) as error:
+        client.costs.get_cost_summary("day", billing_account_id=account)
+
+    assert error.value.reason == "TOO_MANY_GROUPS"
+    (total,) = client.costs.get_cost_summary("provider", billing_account_id=account)
+    assert total.record_count == 10_001
+
+
+def test_ingest_cost_records_lists_the_first_thousand_rejections_and_counts_all(
+    client: Client, account: str
+) -> None:
+    bad = [CostRecordInput("2026-01-01", "aws", "x", billing_account_id=account)] * 1500
+
+    report = client.costs.ingest_cost_records(bad)
+
+    assert report.run.rejected == 1500
+    assert [r.index for r in report.rejections] == list(range(1000))
+    with pytest.raises(InvalidArgument) as error:
+        client.costs.ingest_cost_records(bad * 7)
+    assert error.value.field_violations[0].field == "records"
+
+
+def test_async_client_costs_ingests_and_lists(server: ServerThread, account: str) -> None:
+    async def load() -> tuple[int, int]:
+        async with AsyncClient(target=server.target, api_key=WRITER_KEY) as ledger:
+            report = await ledger.costs.stream_cost_records(seed_records(account), batch_size=10)
+            listed = [r async for r in ledger.costs.list_cost_records(billing_account_id=account)]
+            return report.run.inserted, len(listed)
+
+    assert asyncio.run(load()) == (28, 28)

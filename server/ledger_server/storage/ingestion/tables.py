@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     Uuid,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -84,7 +85,13 @@ ingestion_run_results = Table(
     Column("run_id", Uuid, nullable=False),
     Column("input_sha256", LargeBinary, nullable=False),
     _count("duration_ms"),
-    _now("finish_time"),
+    # The clock at the insert: a unary run's one transaction starts and ends it.
+    Column(
+        "finish_time",
+        DateTime(timezone=True),
+        nullable=False,
+        server_default=text("clock_timestamp()"),
+    ),
     PrimaryKeyConstraint("run_id"),
     ForeignKeyConstraint(["run_id"], [ingestion_runs.c.run_id]),
 )
