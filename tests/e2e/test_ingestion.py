@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import io
 import json
+import logging
 import re
 import uuid
 from collections.abc import Callable
@@ -423,3 +424,14 @@ def test_async_client_costs_ingests_and_lists(server: ServerThread, account: str
             return report.run.inserted, len(listed)
 
     assert asyncio.run(load()) == (28, 28)
+
+
+def test_ingest_cost_records_logs_the_counts_of_the_run(
+    client: Client, account: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="ledger.ingestion"):
+        report = client.costs.ingest_cost_records(seed_records(account), source="logged")
+
+    (line,) = [r for r in caplog.records if getattr(r, "run_id", None) == report.run.run_id]
+    assert (line.inserted, line.revised, line.unchanged, line.rejected) == (28, 0, 0, 0)  # type: ignore[attr-defined]
+    assert line.source == "logged"  # type: ignore[attr-defined]

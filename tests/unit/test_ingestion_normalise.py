@@ -160,7 +160,7 @@ def test_normalise_batch_rejects_a_repeated_key_and_counts_records_once() -> Non
         record(sku="h100"),
     ]
     valid_records, rejections, rejected = normalise_batch(records, first_index=10)
-    assert [r.index for r in valid_records] == [10, 13]
+    assert [r.record_index for r in valid_records] == [10, 13]
     assert rejected == 2
     assert rejections[-1] == Rejection(12, "", "repeats the key of record 10 in the same batch")
     assert {r.index for r in rejections} == {11, 12}

@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Context, Decimal
 from functools import lru_cache
@@ -138,7 +139,7 @@ def content_hash(
     effective: Decimal,
     quantity: Decimal | None,
     unit: str,
-    labels: dict[str, str],
+    labels: Mapping[str, str],
 ) -> bytes:
     """A digest of a record's values: equal for equal values however they were spelled."""
     billed_text = canonical(billed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 
 from ledger.v1 import ingestion_service_pb2 as ing
@@ -13,6 +14,26 @@ from ledger_server.rpc.handler import Call, Runtime, client_stream, unary
 from ledger_server.rpc.idempotency import StreamFingerprint, request_key
 from ledger_server.rpc.ingestion import convert
 from ledger_server.rpc.service import Servicer
+
+log = logging.getLogger("ledger.ingestion")
+
+
+def _log_run(report: IngestionReport) -> None:
+    """One line per load with its counts, next to the access log's line for the call."""
+    run = report.run
+    log.info(
+        "ingestion run",
+        extra={
+            "run_id": str(run.run_id),
+            "source": run.source,
+            "caller": run.caller,
+            "inserted": run.counts.inserted,
+            "revised": run.counts.revised,
+            "unchanged": run.counts.unchanged,
+            "rejected": run.counts.rejected,
+            "duration_ms": run.duration_ms,
+        },
+    )
 
 
 class IngestionServicer(Servicer, service=ing.DESCRIPTOR.services_by_name["IngestionService"]):
@@ -33,6 +54,7 @@ class IngestionServicer(Servicer, service=ing.DESCRIPTOR.services_by_name["Inges
                 input_sha256=convert.input_digest(request),
                 caller=call.caller,
             )
+            _log_run(report)
             return ing.IngestCostRecordsResponse(
                 run=convert.run_out(report.run), rejections=convert.rejections_out(report)
             )
@@ -76,6 +98,7 @@ class IngestionServicer(Servicer, service=ing.DESCRIPTOR.services_by_name["Inges
         report: IngestionReport = await self.runtime.offload(
             stream.finish, fingerprint.key(), fingerprint.digest()
         )
+        _log_run(report)
         return ing.StreamCostRecordsResponse(
             run=convert.run_out(report.run), rejections=convert.rejections_out(report)
         )
