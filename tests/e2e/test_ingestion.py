@@ -16,10 +16,14 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from itertools import islice
 from pathlib import Path
 
+import grpc
 import pytest
 
+from ledger.v1 import ingestion_service_pb2 as pb
+from ledger.v1.ingestion_service_pb2_grpc import IngestionServiceStub
 from ledger_client import (
     AlreadyExists,
     AsyncClient,
@@ -228,39 +232,27 @@ def test_list_cost_records_as_of_returns_the_value_known_then(client: Client, ac
     assert [(r.revision, r.billed_cost) for r in revisions] == [(1, D("987.54")), (2, D("1111.11"))]
 
 
-def test_list_cost_records_page_token_is_bound_to_as_of_time(client: Client, account: str) -> None:
+def test_list_cost_records_page_token_is_bound_to_as_of_time(
+    client: Client, server: ServerThread, account: str
+) -> None:
     client.costs.ingest_cost_records(seed_records(account))
     pages = client.costs.list_cost_records(billing_account_id=account, page_size=5).pages()
     assert sum(len(page) for page in pages) == 28
 
-    import grpc
-
-    from ledger.v1 import ingestion_service_pb2 as pb
-    from ledger.v1.ingestion_service_pb2_grpc import IngestionServiceStub
-
-    with grpc.insecure_channel(client_target(client)) as channel:
+    with grpc.insecure_channel(server.target) as channel:
         stub = IngestionServiceStub(channel)
         metadata = (("authorization", f"Bearer {READER_KEY}"),)
+        account_filter = pb.CostRecordFilter(billing_account_id=account)
         first = stub.ListCostRecords(
-            pb.ListCostRecordsRequest(
-                page_size=5, filter=pb.CostRecordFilter(billing_account_id=account)
-            ),
-            metadata=metadata,
+            pb.ListCostRecordsRequest(page_size=5, filter=account_filter), metadata=metadata
         )
         later = pb.ListCostRecordsRequest(
-            page_size=5,
-            page_token=first.next_page_token,
-            filter=pb.CostRecordFilter(billing_account_id=account),
+            page_size=5, page_token=first.next_page_token, filter=account_filter
         )
         later.as_of_time.GetCurrentTime()
         with pytest.raises(grpc.RpcError) as error:
             stub.ListCostRecords(later, metadata=metadata)
     assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-
-
-def client_target(client: Client) -> str:
-    target: bytes = client._channel._channel.target()  # type: ignore[attr-defined]
-    return target.decode()
 
 
 def test_list_cost_record_revisions_of_an_unknown_key_is_not_found(
@@ -435,3 +427,81 @@ def test_ingest_cost_records_logs_the_counts_of_the_run(
     (line,) = [r for r in caplog.records if getattr(r, "run_id", None) == report.run.run_id]
     assert (line.inserted, line.revised, line.unchanged, line.rejected) == (28, 0, 0, 0)  # type: ignore[attr-defined]
     assert line.source == "logged"  # type: ignore[attr-defined]
+
+
+def test_stream_cost_records_request_id_with_other_records_is_already_exists(
+    client: Client, account: str, row_counts: Counts
+) -> None:
+    records = seed_records(account)
+    client.costs.stream_cost_records(records, request_id=f"s-{account}")
+    before = row_counts()
+
+    with pytest.raises(AlreadyExists) as error:
+        client.costs.stream_cost_records(records[:-1], request_id=f"s-{account}")
+
+    assert error.value.reason == "REQUEST_ID_REUSED"
+    assert row_counts() == before
+
+
+def test_ingestion_run_input_sha256_is_the_same_for_the_same_input(
+    client: Client, account: str
+) -> None:
+    # The SDK gives each call a request id of its own: the digest leaves them out.
+    first = client.costs.ingest_cost_records(seed_records(account), source="a")
+    second = client.costs.ingest_cost_records(seed_records(account), source="a")
+    other = client.costs.ingest_cost_records(seed_records(account)[1:], source="a")
+
+    assert first.run.input_sha256 == second.run.input_sha256 != other.run.input_sha256
+    runs = [r.run_id for r in islice(client.costs.list_ingestion_runs(page_size=3), 3)]
+    assert runs.index(other.run.run_id) < runs.index(second.run.run_id)  # newest first
+
+
+def test_list_cost_records_page_size_rules(client: Client, account: str) -> None:
+    client.costs.ingest_cost_records(seed_records(account))
+
+    with pytest.raises(InvalidArgument) as error:
+        list(client.costs.list_cost_records(billing_account_id=account, page_size=-1))
+    pages = list(client.costs.list_cost_records(billing_account_id=account, page_size=5000).pages())
+
+    assert error.value.field_violations[0].field == "page_size"
+    assert [len(page) for page in pages] == [28]
+
+
+def test_cost_record_money_is_rounded_half_even_and_exact_text_is_kept(
+    server: ServerThread, account: str
+) -> None:
+    metadata = (("authorization", f"Bearer {WRITER_KEY}"),)
+    records = [
+        pb.CostRecordInput(
+            charge_period_start="2026-01-01",
+            provider="aws",
+            billing_account_id=account,
+            sku=f"s{n}",
+            charge_category=pb.CHARGE_CATEGORY_CREDIT,
+            billing_currency="EUR",
+            billed_cost=cost,
+        )
+        for n, cost in enumerate(["-0.0000000015", "0.0000000025", "1.00000000049"])
+    ]
+    with grpc.insecure_channel(server.target) as channel:
+        stub = IngestionServiceStub(channel)
+        stub.IngestCostRecords(pb.IngestCostRecordsRequest(records=records), metadata=metadata)
+        listed = stub.ListCostRecords(
+            pb.ListCostRecordsRequest(filter=pb.CostRecordFilter(billing_account_id=account)),
+            metadata=metadata,
+        ).records
+
+    by_sku = {r.key.sku: r for r in listed}
+    assert [
+        (by_sku[s].billed_cost.units, by_sku[s].billed_cost.nanos) for s in ("s0", "s1", "s2")
+    ] == [
+        (0, -2),
+        (0, 2),
+        (1, 0),
+    ]
+    assert [by_sku[s].billed_cost_exact for s in ("s0", "s1", "s2")] == [
+        "-0.0000000015",
+        "0.0000000025",
+        "1.00000000049",
+    ]
+    assert {r.billed_cost.currency_code for r in listed} == {"EUR"}
