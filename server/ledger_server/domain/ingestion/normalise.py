@@ -87,20 +87,15 @@ def parse_decimal(text: str, *, places: int, limit: Decimal) -> Decimal:
     value = Decimal(text)  # the pattern admits plain finite numbers only
     if abs(value) > limit:
         raise _Bad(f"must be at most {limit:f} in absolute value")
-    exponent = value.as_tuple().exponent
-    assert isinstance(exponent, int)
-    if exponent < -places:
-        significant = _EXACT.normalize(value).as_tuple().exponent
-        assert isinstance(significant, int)
-        if significant < -places:
-            raise _Bad(f"must have at most {places} decimal places")
+    significant = _EXACT.normalize(value).as_tuple().exponent
+    assert isinstance(significant, int)
+    if significant < -places:
+        raise _Bad(f"must have at most {places} decimal places")
     return _EXACT.plus(value)  # exact; turns a negative zero into zero
 
 
 def canonical(value: Decimal) -> str:
     """One spelling per value: '1245.67' for 1245.670 and 1.24567E+3 alike."""
-    if value == 0:
-        return "0"
     return format(_EXACT.normalize(value), "f")
 
 

@@ -263,7 +263,7 @@ class Ingestion:
         with self._transactions.begin() as uow:
             rows = uow.ingestion.list_revisions(record_key, cursor[0] if cursor else 0, limit + 1)
         if not rows and cursor is None:
-            raise NotFound("cost record", str(record_key))
+            raise NotFound("cost_record", str(record_key))
         return LIST_REVISIONS.page(rows, limit, scope, lambda r: (r.revision,))
 
     def summarise(self, filters: RecordFilters, group_by: GroupBy | None) -> list[SummaryGroup]:
@@ -300,7 +300,7 @@ class Ingestion:
         with self._transactions.begin() as uow:
             run = uow.ingestion.get_run(key)
         if run is None:
-            raise NotFound("ingestion run", run_id)
+            raise NotFound("ingestion_run", run_id)
         return run
 
 
