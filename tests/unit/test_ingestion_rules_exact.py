@@ -23,6 +23,7 @@ from ledger_server.domain.ingestion.normalise import (
     canonical,
     content_hash,
     key_digest,
+    key_id,
     normalise,
     normalise_text_filter,
 )
@@ -74,6 +75,8 @@ def test_content_hash_is_stable_and_ignores_label_order() -> None:
         "USD", Decimal("1.50"), Decimal("1.500"), None, "Hours", {"a": "é", "b": "2"}
     )
     assert digest.hex()[:16] == "e2d069a239bc98c5"
+    plain = content_hash("USD", Decimal(1), Decimal(1), None, "", {})
+    assert plain.hex()[:16] == "c050e87e3be57d79"
     assert content_hash("USD", Decimal(1), Decimal(1), None, "", {}) != content_hash(
         "USD", Decimal(1), Decimal(1), Decimal(0), "", {}
     )
@@ -231,7 +234,7 @@ def db() -> MemoryIngestionTransactions:
 
 @pytest.fixture
 def ingestion(db: MemoryIngestionTransactions) -> Ingestion:
-    ticks = iter(range(0, 10**6, 7))
+    ticks = iter(range(1_000_000, 10**9, 1_500))  # from 1,000 s on, 1.5 s a read
     return Ingestion(db, clock=lambda: next(ticks) / 1000)
 
 
@@ -252,7 +255,7 @@ def test_ingest_hands_the_repository_the_run_and_its_first_batch(
     assert [p for p, _ in db.state.rejections[run_id]] == [0]
     assert db.state.claims[("IngestCostRecords", "r")].resource_id == str(run_id)
     assert db.locks == ["ledger.cost_records.ingestion"]
-    assert report.run.duration_ms == 7 and db.state.results[run_id][:2] == (b"sha", 7)
+    assert report.run.duration_ms == 1500 and db.state.results[run_id][:2] == (b"sha", 1500)
 
 
 def test_ingest_all_or_nothing_message_keeps_the_reason(ingestion: Ingestion) -> None:
@@ -281,7 +284,7 @@ def test_ingest_all_or_nothing_message_keeps_the_reason(ingestion: Ingestion) ->
 def test_stream_hands_the_repository_source_caller_batches_and_positions(
     ingestion: Ingestion, db: MemoryIngestionTransactions, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(use_cases, "MAX_REPORTED_REJECTIONS", 3)
+    monkeypatch.setattr(use_cases, "MAX_REPORTED_REJECTIONS", 5)
     stream = ingestion.open_stream(source="big.csv", request_id="s", caller="ci")
     for batch in range(3):
         stream.add_batch([record(sku=f"{batch}"), record(billed_cost="x"), record(billed_cost="y")])
@@ -290,11 +293,26 @@ def test_stream_hands_the_repository_source_caller_batches_and_positions(
     run_id = stream.run_id
     assert db.state.runs[run_id][:3] == ("big.csv", "ci", "StreamCostRecords")
     assert sorted(db.state.batches[run_id]) == [0, 1, 2]
-    assert [(p, r.index) for p, r in db.state.rejections[run_id]] == [(0, 1), (1, 2), (2, 4)]
+    assert [(p, r.index) for p, r in db.state.rejections[run_id]] == [
+        (0, 1),
+        (1, 2),
+        (2, 4),
+        (3, 5),
+        (4, 7),
+    ]
+    assert db.locks == ["ledger.cost_records.ingestion"] * 3
     counts = report.run.counts
     assert (counts.inserted, counts.rejected) == (3, 6)
-    assert report.run.duration_ms == 7  # the clock read when the stream opened and ended
+    assert report.run.duration_ms == 1500  # the clock read when the stream opened and ended
     assert db.state.claims[("StreamCostRecords", "s")].resource_id == str(run_id)
+
+
+def test_stream_without_batches_records_who_sent_it(
+    ingestion: Ingestion, db: MemoryIngestionTransactions
+) -> None:
+    stream = ingestion.open_stream(source="empty.csv", request_id="", caller="ci")
+    stream.finish(None, b"sha")
+    assert db.state.runs[stream.run_id][:3] == ("empty.csv", "ci", "StreamCostRecords")
 
 
 def test_stream_replay_refusal_names_the_request(ingestion: Ingestion) -> None:
@@ -353,9 +371,20 @@ def test_list_revisions_default_page_and_not_found_message(ingestion: Ingestion)
         start, JAN_2, parts, ChargeCategory.USAGE, 0, page.next_page_token
     )
     assert [r.revision for r in rest.items] == [101]
+    other = {**parts, "sku": "x"}
     with pytest.raises(NotFound) as error:
-        ingestion.list_revisions(start, JAN_2, {**parts, "sku": "x"}, ChargeCategory.USAGE, 0, "")
+        ingestion.list_revisions(start, JAN_2, other, ChargeCategory.USAGE, 0, "")
     assert error.value.reason == "COST_RECORD_NOT_FOUND"
+    missing_key = RecordKey(JAN_1, JAN_2, "aws", "", "", "", "", "x", "", ChargeCategory.USAGE)
+    assert error.value.metadata == {"resource": "cost_record", "id": str(key_id(missing_key))}
+    with pytest.raises(InvalidArgument) as foreign:  # a token of one record, for another
+        ingestion.list_revisions(start, JAN_2, other, ChargeCategory.USAGE, 0, page.next_page_token)
+    assert foreign.value.violations[0].field == "page_token"
+    with pytest.raises(InvalidArgument) as nul:
+        ingestion.list_revisions(
+            start, JAN_2, {**parts, "sku": "\x00"}, ChargeCategory.USAGE, 0, ""
+        )
+    assert nul.value.violations == [FieldViolation("key.sku", "must not contain NUL characters")]
     with pytest.raises(InvalidArgument) as missing:
         ingestion.list_revisions(None, None, {**parts, "provider": ""}, None, 0, "")
     assert missing.value.violations == [

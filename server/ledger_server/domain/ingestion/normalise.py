@@ -145,7 +145,7 @@ def content_hash(
             billed_text if effective is billed else canonical(effective),
             "" if quantity is None else canonical(quantity),
             unit,
-            json.dumps(labels, sort_keys=True, ensure_ascii=True) if labels else "",
+            json.dumps(labels, sort_keys=True) if labels else "",
         )
     )
     return hashlib.sha256(text.encode()).digest()

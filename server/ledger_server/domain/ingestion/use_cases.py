@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ledger_server.domain import cursors, idempotency
@@ -29,7 +29,6 @@ from ledger_server.domain.ingestion.normalise import (
     normalise_text_filter,
 )
 from ledger_server.domain.ingestion.records import (
-    BatchCounts,
     ChargeCategory,
     CostRecord,
     GroupBy,
@@ -133,7 +132,6 @@ class PreparedBatch:
 
 @dataclass
 class _Tally:
-    counts: BatchCounts = field(default_factory=BatchCounts)
     stored_rejections: int = 0
     batches: int = 0
     next_index: int = 0
@@ -363,15 +361,15 @@ class StreamIngestion:
         """Stores a prepared batch in its own transaction."""
         run_id = self._run_id
 
-        def work(uow: UnitOfWork) -> BatchCounts:
+        def work(uow: UnitOfWork) -> None:
             uow.lock(INGESTION_LOCK)
             if batch.number == 0:
                 uow.ingestion.add_run(run_id, self._source, self._caller, STREAM)
-            counts = uow.ingestion.add_batch(run_id, batch.number, batch.records, batch.rejected)
+            uow.ingestion.add_batch(run_id, batch.number, batch.records, batch.rejected)
             uow.ingestion.add_rejections(run_id, batch.first_position, batch.rejections)
-            return counts
 
-        self._tally.counts += self._transactions.run(work)
+        # The counts are the batches' rows: the run's report adds them up when it ends.
+        self._transactions.run(work)
 
     def finish(self, request: RequestKey | None, input_sha256: bytes) -> IngestionReport:
         """Ends the run (and claims its request id) after the last batch."""
