@@ -194,6 +194,8 @@ def test_normalise_filters_normalises_each_field_and_keeps_the_rest() -> None:
     )
     assert normalise_filters(RecordFilters(start_time=JAN_1)) == RecordFilters(start_time=JAN_1)
     assert normalise_filters(RecordFilters(end_time=JAN_1)) == RecordFilters(end_time=JAN_1)
+    any_time = RecordFilters(JAN_1.replace(hour=5), JAN_2.replace(minute=1))
+    assert normalise_filters(any_time) == any_time  # only summaries need whole days
 
 
 def test_normalise_filters_messages() -> None:
@@ -286,13 +288,13 @@ def test_stream_hands_the_repository_source_caller_batches_and_positions(
 ) -> None:
     monkeypatch.setattr(use_cases, "MAX_REPORTED_REJECTIONS", 5)
     stream = ingestion.open_stream(source="big.csv", request_id="s", caller="ci")
-    for batch in range(3):
+    for batch in range(4):  # the fourth's rejections are past the cap: counted, not kept
         stream.add_batch([record(sku=f"{batch}"), record(billed_cost="x"), record(billed_cost="y")])
     report = stream.finish(RequestKey("s", b"f"), b"sha")
 
     run_id = stream.run_id
     assert db.state.runs[run_id][:3] == ("big.csv", "ci", "StreamCostRecords")
-    assert sorted(db.state.batches[run_id]) == [0, 1, 2]
+    assert sorted(db.state.batches[run_id]) == [0, 1, 2, 3]
     assert [(p, r.index) for p, r in db.state.rejections[run_id]] == [
         (0, 1),
         (1, 2),
@@ -300,9 +302,9 @@ def test_stream_hands_the_repository_source_caller_batches_and_positions(
         (3, 5),
         (4, 7),
     ]
-    assert db.locks == ["ledger.cost_records.ingestion"] * 3
+    assert db.locks == ["ledger.cost_records.ingestion"] * 4
     counts = report.run.counts
-    assert (counts.inserted, counts.rejected) == (3, 6)
+    assert (counts.inserted, counts.rejected) == (4, 8)
     assert report.run.duration_ms == 1500  # the clock read when the stream opened and ended
     assert db.state.claims[("StreamCostRecords", "s")].resource_id == str(run_id)
 
