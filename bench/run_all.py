@@ -22,6 +22,7 @@ BENCHMARKS = [
     "results_store",  # StoreEstimate vs the raw database, GetJob vs Health/Check
     "evaluations",  # GetEvaluation vs Health/Check, UpdateEvaluation versions/s
     "evaluation_logs",  # appended lines/s, 500 followers: every line, latency, GetEvaluation
+    "ingestion",  # StreamCostRecords (fresh, unchanged, 10% revised) vs raw COPY
 ]
 
 

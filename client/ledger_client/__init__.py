@@ -12,6 +12,15 @@ from ledger_client.async_client import AsyncClient
 from ledger_client.async_streams import AsyncResumableStream
 from ledger_client.client import Client
 from ledger_client.connection import NO_DEADLINE, channel_options
+from ledger_client.costs import AsyncCostsClient, CostsClient
+from ledger_client.costs_types import (
+    CostRecord,
+    CostRecordInput,
+    CostSummaryGroup,
+    IngestionReport,
+    IngestionRun,
+    RecordRejection,
+)
 from ledger_client.errors import (
     Aborted,
     AlreadyExists,
@@ -54,6 +63,7 @@ __all__ = [
     "Aborted",
     "AlreadyExists",
     "AsyncClient",
+    "AsyncCostsClient",
     "AsyncEvaluationsClient",
     "AsyncPager",
     "AsyncResultsStoreClient",
@@ -61,13 +71,19 @@ __all__ = [
     "Client",
     "CostBreakdown",
     "CostDelta",
+    "CostRecord",
+    "CostRecordInput",
+    "CostSummaryGroup",
     "CostTrendPoint",
+    "CostsClient",
     "DataLoss",
     "DeadlineExceeded",
     "Estimate",
     "EvaluationsClient",
     "FailedPrecondition",
     "FieldViolation",
+    "IngestionReport",
+    "IngestionRun",
     "Internal",
     "InvalidArgument",
     "Job",
@@ -79,6 +95,7 @@ __all__ = [
     "Pager",
     "PermissionDenied",
     "ReconnectPolicy",
+    "RecordRejection",
     "RegionCost",
     "ResourceCost",
     "ResourceDiff",

@@ -16,6 +16,7 @@ from ledger_client.connection import (
     channel_spec,
     refuse_spec_with_channel,
 )
+from ledger_client.costs import AsyncCostsClient
 from ledger_client.evaluations import AsyncEvaluationsClient
 from ledger_client.results_store import AsyncResultsStoreClient
 
@@ -64,6 +65,7 @@ class AsyncClient:
         # One line per service; its module holds the rest.
         self.results = AsyncResultsStoreClient(calls)
         self.evaluations = AsyncEvaluationsClient(calls)
+        self.costs = AsyncCostsClient(calls)
 
     async def __aenter__(self) -> Self:
         return self

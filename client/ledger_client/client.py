@@ -16,6 +16,7 @@ from ledger_client.connection import (
     channel_spec,
     refuse_spec_with_channel,
 )
+from ledger_client.costs import CostsClient
 from ledger_client.evaluations import EvaluationsClient
 from ledger_client.results_store import ResultsStoreClient
 
@@ -66,6 +67,7 @@ class Client:
         # One line per service; its module holds the rest.
         self.results = ResultsStoreClient(calls)
         self.evaluations = EvaluationsClient(calls)
+        self.costs = CostsClient(calls)
 
     def __enter__(self) -> Self:
         return self

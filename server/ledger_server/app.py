@@ -18,12 +18,14 @@ from grpc_health.v1._async import HealthServicer
 from ledger_server import metrics
 from ledger_server.config import Settings, normalize_database_url
 from ledger_server.domain.changes import Changes
+from ledger_server.domain.ingestion.use_cases import Ingestion
 from ledger_server.domain.ports import Transactions
 from ledger_server.domain.results_store.use_cases import ResultsStore
 from ledger_server.reflection import enable_reflection
 from ledger_server.rpc.auth import Authorizer
 from ledger_server.rpc.evaluations.wiring import evaluation_servicer
 from ledger_server.rpc.handler import Runtime
+from ledger_server.rpc.ingestion.servicer import IngestionServicer
 from ledger_server.rpc.results_store.servicer import ResultsStoreServicer
 from ledger_server.rpc.service import Servicer, add_to_server
 from ledger_server.storage import migrate
@@ -47,6 +49,7 @@ def build_servicers(
             runtime, ResultsStore(transactions, cache_size=settings.job_cache_size)
         ),
         evaluation_servicer(settings, runtime, transactions, changes),
+        IngestionServicer(runtime, Ingestion(transactions)),
     ]
 
 

@@ -68,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     else:
         register_results_commands(commands)
         add_logs_command(register_evaluation_commands(commands), connection_options())
+    try:
+        from ledger_client.cli_costs import register_costs_commands
+    except ImportError:  # the SDK is optional for a server-only install
+        pass
+    else:
+        register_costs_commands(commands)
     return parser
 
 

@@ -37,6 +37,7 @@ def test_reflection_lists_services(server: ServerThread) -> None:
     assert set(listed.stdout.split()) == {
         SERVICE,
         "ledger.v1.EvaluationService",
+        "ledger.v1.IngestionService",
         "grpc.health.v1.Health",
         "grpc.reflection.v1.ServerReflection",
         "grpc.reflection.v1alpha.ServerReflection",

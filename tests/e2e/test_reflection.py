@@ -44,6 +44,7 @@ def test_reflection_v1_lists_the_services(server: ServerThread) -> None:
     assert {s.name for s in listed.list_services_response.service} == {
         "ledger.v1.ResultsStoreService",
         "ledger.v1.EvaluationService",
+        "ledger.v1.IngestionService",
         "grpc.health.v1.Health",
         "grpc.reflection.v1.ServerReflection",
         "grpc.reflection.v1alpha.ServerReflection",

@@ -20,6 +20,8 @@ from ledger_server.domain.evaluations.log_lines import AppendLogsCommand, LogLin
 from ledger_server.domain.evaluations.log_use_cases import EvaluationLogs
 from ledger_server.domain.evaluations.use_cases import Evaluations
 from ledger_server.domain.idempotency import RequestKey
+from ledger_server.domain.ingestion.records import RecordInput
+from ledger_server.domain.ingestion.use_cases import Ingestion
 from ledger_server.domain.money import WireMoney
 from ledger_server.domain.results_store.estimates import (
     EstimateInput,
@@ -65,6 +67,19 @@ def seed_every_table(url: str) -> None:
     )
     seed_evaluation_tables(SqlTransactions(engine))
     seed_log_tables(SqlTransactions(engine))
+    # A run with one stored record and one rejected: records, aggregates, the run's
+    # batch, result and rejection rows.
+    Ingestion(SqlTransactions(engine)).ingest(
+        [
+            RecordInput("2026-01-01", provider="aws", billing_currency="USD", billed_cost="1"),
+            RecordInput("2026-01-01", provider="aws", billing_currency="USD", billed_cost="x"),
+        ],
+        source="seed",
+        all_or_nothing=False,
+        request=RequestKey(f"seed-{uuid.uuid4()}", b"seed"),
+        input_sha256=b"seed",
+        caller="seed",
+    )
     engine.dispose()
 
 

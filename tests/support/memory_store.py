@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from ledger_server.domain.ingestion.ports import IngestionRepository
 from ledger_server.domain.ports import ClaimedRequest
 from ledger_server.domain.results_store.estimates import (
     SCHEMA_VERSION,
@@ -196,6 +197,12 @@ class MemoryUnitOfWork:
 
     def lock(self, key: str) -> None:
         """Nothing to wait for: unit tests run one unit of work at a time."""
+
+    @property
+    def ingestion(self) -> IngestionRepository:
+        # Ingestion's rules are tested on their own and its storage against PostgreSQL
+        # (set-wise SQL has no in-memory twin worth trusting); ResultsStore never asks.
+        raise NotImplementedError("no in-memory ingestion repository")
 
 
 class MemoryTransactions:

@@ -126,6 +126,9 @@ class Claims:
         self.calls.append((method, request_id, fingerprint, resource_id))
         return self.earlier
 
+    def find(self, method: str, request_id: str) -> ClaimedRequest | None:
+        return self.earlier
+
 
 def test_claim_of_a_new_request_id_passes_everything_on_and_answers_none() -> None:
     claims = Claims(None)

@@ -23,6 +23,9 @@ class MemoryRequestIds:
             self.claims[(method, request_id)] = ClaimedRequest(fingerprint, resource_id)
         return earlier
 
+    def find(self, method: str, request_id: str) -> ClaimedRequest | None:
+        return self.claims.get((method, request_id))
+
 
 def test_claim_is_new_then_replays_the_first_resource_then_refuses_another_body() -> None:
     ids = MemoryRequestIds()

@@ -15,6 +15,7 @@ from typing import Protocol, TypeVar
 
 from ledger_server.domain.evaluations.log_ports import EvaluationLogRepository
 from ledger_server.domain.evaluations.ports import EvaluationRepository
+from ledger_server.domain.ingestion.ports import IngestionRepository
 from ledger_server.domain.results_store.ports import ResultsRepository
 
 T = TypeVar("T")
@@ -41,8 +42,11 @@ class RequestIdClaims(Protocol):
 
 class RequestIdRepository(RequestIdClaims, Protocol):
     def find(self, method: str, request_id: str) -> ClaimedRequest | None:
-        """The claim of a request id, if one committed: to ask whether a request happened
-        (a finished upload, say) without claiming its id."""
+        """The claim of a request id, if one committed; claims nothing.
+
+        For calls that must know before they start whether they are a retry: a finished
+        upload, or a client stream that writes as it reads and claims at its end.
+        """
 
 
 class UnitOfWork(Protocol):
@@ -67,6 +71,9 @@ class UnitOfWork(Protocol):
 
     @property
     def evaluation_logs(self) -> EvaluationLogRepository: ...
+
+    @property
+    def ingestion(self) -> IngestionRepository: ...
 
 
 class Transactions(Protocol):

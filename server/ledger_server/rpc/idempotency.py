@@ -37,6 +37,10 @@ class StreamFingerprint:
         self._digest.update(len(data).to_bytes(8, "big"))
         self._digest.update(data)
 
+    def digest(self) -> bytes:
+        """The digest of every message so far: the stream's input, whatever its ids."""
+        return self._digest.copy().digest()
+
     def key(self) -> RequestKey | None:
         """The call's retry key, or None when no message carried a request id."""
         if not self.request_id:

@@ -26,6 +26,7 @@ from ledger_server.domain.errors import Aborted, Unavailable
 from ledger_server.storage import roles
 from ledger_server.storage.evaluations.log_repository import SqlEvaluationLogs
 from ledger_server.storage.evaluations.repository import SqlEvaluationRepository
+from ledger_server.storage.ingestion.repository import SqlIngestionRepository
 from ledger_server.storage.request_ids import SqlRequestIds
 from ledger_server.storage.results_store.repository import SqlResultsRepository
 
@@ -93,6 +94,7 @@ class SqlUnitOfWork:
         self.results = SqlResultsRepository(connection)
         self.evaluations = SqlEvaluationRepository(connection)
         self.evaluation_logs = SqlEvaluationLogs(connection)
+        self.ingestion = SqlIngestionRepository(connection)
 
     def lock(self, key: str) -> None:
         # A 64-bit hash of the key: distinct keys may rarely share a lock, which only

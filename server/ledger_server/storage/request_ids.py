@@ -31,19 +31,16 @@ class SqlRequestIds:
         ).first()
         if claimed is not None:
             return None
+        earlier = self.find(method, request_id)
+        assert earlier is not None, "the conflicting claim committed"
+        return earlier
+
+    def find(self, method: str, request_id: str) -> ClaimedRequest | None:
         earlier = self._db.execute(
             select(request_ids.c.fingerprint, request_ids.c.resource_id).where(
                 request_ids.c.method == method, request_ids.c.request_id == request_id
             )
-        ).one()
-        return ClaimedRequest(bytes(earlier.fingerprint), str(earlier.resource_id))
-
-    def find(self, method: str, request_id: str) -> ClaimedRequest | None:
-        found = self._db.execute(
-            select(request_ids.c.fingerprint, request_ids.c.resource_id).where(
-                request_ids.c.method == method, request_ids.c.request_id == request_id
-            )
         ).first()
-        if found is None:
+        if earlier is None:
             return None
-        return ClaimedRequest(bytes(found.fingerprint), str(found.resource_id))
+        return ClaimedRequest(bytes(earlier.fingerprint), str(earlier.resource_id))

@@ -84,6 +84,10 @@ class FinishedUpload:
         return content.size if content else 0
 
 
+# The start of the last hour a datetime can hold.
+_LAST_HOUR = datetime.max.replace(minute=0, second=0, microsecond=0, tzinfo=UTC)
+
+
 class EvaluationNotFound(NotFound):
     def __init__(self, evaluation_id: str) -> None:
         super().__init__("evaluation", evaluation_id)
@@ -434,7 +438,8 @@ class Evaluations:
         if end_time:
             end = statistics.hour_of(end_time)
             if end != end_time:
-                end += timedelta(hours=1)
+                # The hour after the last one a timestamp can name is no bound at all.
+                end = end + timedelta(hours=1) if end < _LAST_HOUR else None
         with self._transactions.begin() as uow:
             rows = uow.evaluations.statistics(start, end)
         return statistics.summarise(

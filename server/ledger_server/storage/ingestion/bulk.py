@@ -1,0 +1,206 @@
+"""The bulk write path: COPY a batch into a temporary table, classify it set-wise in SQL.
+
+Per batch, in the caller's transaction:
+
+1. COPY the normalised records into `cost_staging` (a temporary table the session
+   keeps; ON COMMIT DELETE ROWS empties it at every commit).
+2. Read the current revision of every staged key into `cost_current`: one index probe
+   per staged key (LATERAL ... ORDER BY revision DESC LIMIT 1), never a scan.
+3. One INSERT ... SELECT per outcome: keys with no current revision become revision 1
+   (inserted); keys whose current content digest differs get the next revision
+   (revised); the rest (unchanged) are not written at all.
+4. One INSERT ... SELECT of the aggregate deltas: +new values for inserted and revised
+   records, -old values for the revisions they replace, summed per day and group.
+
+No row is handled one at a time in Python, and every statement touches one batch (at
+most 10,000 records), so each stays far below the statement timeout.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from psycopg2.extensions import cursor as PgCursor  # noqa: N812
+
+from ledger_server.domain.ingestion.records import NormalisedRecord
+
+STAGING_COLUMNS = (
+    "key_id",
+    "content_hash",
+    "charge_period_start",
+    "charge_period_end",
+    "provider",
+    "billing_account_id",
+    "sub_account_id",
+    "service",
+    "region",
+    "sku",
+    "resource_id",
+    "charge_category",
+    "billing_currency",
+    "billed_cost",
+    "effective_cost",
+    "usage_quantity",
+    "usage_unit",
+    "labels",
+)
+_COLUMN_LIST = ", ".join(STAGING_COLUMNS)
+_STAGED = ", ".join(f"s.{column}" for column in STAGING_COLUMNS if column != "content_hash")
+_STORED = ", ".join(column for column in STAGING_COLUMNS if column != "content_hash")
+
+CREATE_STAGING = """
+CREATE TEMPORARY TABLE IF NOT EXISTS cost_staging (
+    key_id uuid NOT NULL,
+    content_hash bytea NOT NULL,
+    charge_period_start timestamptz NOT NULL,
+    charge_period_end timestamptz NOT NULL,
+    provider text NOT NULL,
+    billing_account_id text NOT NULL,
+    sub_account_id text NOT NULL,
+    service text NOT NULL,
+    region text NOT NULL,
+    sku text NOT NULL,
+    resource_id text NOT NULL,
+    charge_category text NOT NULL,
+    billing_currency text NOT NULL,
+    billed_cost numeric NOT NULL,
+    effective_cost numeric NOT NULL,
+    usage_quantity numeric,
+    usage_unit text NOT NULL,
+    labels jsonb NOT NULL
+) ON COMMIT DELETE ROWS;
+CREATE TEMPORARY TABLE IF NOT EXISTS cost_current (
+    key_id uuid NOT NULL,
+    revision integer NOT NULL,
+    content_hash bytea NOT NULL,
+    billing_currency text NOT NULL,
+    billed_cost numeric NOT NULL,
+    effective_cost numeric NOT NULL
+) ON COMMIT DELETE ROWS;
+"""
+
+READ_CURRENT = """
+INSERT INTO cost_current
+SELECT c.key_id, c.revision, c.content_hash, c.billing_currency, c.billed_cost,
+       c.effective_cost
+FROM cost_staging s
+CROSS JOIN LATERAL (
+    SELECT r.key_id, r.revision, r.content_hash, r.billing_currency, r.billed_cost,
+           r.effective_cost
+    FROM ledger.cost_records r
+    WHERE r.key_id = s.key_id
+    ORDER BY r.revision DESC
+    LIMIT 1
+) c
+"""
+
+INSERT_NEW = f"""
+INSERT INTO ledger.cost_records ({_STORED}, content_hash, revision, run_id)
+SELECT {_STAGED}, s.content_hash, 1, %(run_id)s
+FROM cost_staging s
+WHERE NOT EXISTS (SELECT FROM cost_current c WHERE c.key_id = s.key_id)
+"""  # noqa: S608 - column names are constants of this module
+
+INSERT_REVISED = f"""
+INSERT INTO ledger.cost_records ({_STORED}, content_hash, revision, run_id)
+SELECT {_STAGED}, s.content_hash, c.revision + 1, %(run_id)s
+FROM cost_staging s
+JOIN cost_current c ON c.key_id = s.key_id
+WHERE c.content_hash <> s.content_hash
+"""  # noqa: S608
+
+_GROUP = "provider, billing_account_id, service, region, sku, charge_category"
+INSERT_DELTAS = f"""
+INSERT INTO ledger.cost_aggregates (usage_day, {_GROUP}, billing_currency, record_count,
+                                    billed_cost, effective_cost, run_id)
+SELECT usage_day, {_GROUP}, billing_currency, sum(record_count), sum(billed_cost),
+       sum(effective_cost), %(run_id)s
+FROM (
+    SELECT (s.charge_period_start AT TIME ZONE 'UTC')::date AS usage_day,
+           s.provider, s.billing_account_id, s.service, s.region, s.sku,
+           s.charge_category, s.billing_currency, 1 AS record_count,
+           s.billed_cost, s.effective_cost
+    FROM cost_staging s
+    LEFT JOIN cost_current c ON c.key_id = s.key_id
+    WHERE c.key_id IS NULL OR c.content_hash <> s.content_hash
+    UNION ALL
+    SELECT (s.charge_period_start AT TIME ZONE 'UTC')::date,
+           s.provider, s.billing_account_id, s.service, s.region, s.sku,
+           s.charge_category, c.billing_currency, -1,
+           -c.billed_cost, -c.effective_cost
+    FROM cost_staging s
+    JOIN cost_current c ON c.key_id = s.key_id
+    WHERE c.content_hash <> s.content_hash
+) AS deltas
+GROUP BY usage_day, {_GROUP}, billing_currency
+HAVING sum(record_count) <> 0 OR sum(billed_cost) <> 0 OR sum(effective_cost) <> 0
+"""  # noqa: S608
+
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _text(value: str) -> str:
+    """A value in COPY's text format: backslash, tab and line breaks escaped."""
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        return value.translate(_ESCAPES)
+    return value
+
+
+def _number(value: Decimal | None) -> str:
+    return "\\N" if value is None else str(value)
+
+
+def copy_rows(records: list[NormalisedRecord]) -> io.StringIO:
+    """The batch as COPY text: one line per record, columns as in STAGING_COLUMNS."""
+    lines = []
+    for record in records:
+        key = record.key
+        labels = record.labels
+        lines.append(
+            "\t".join(
+                (
+                    record.key_id,
+                    "\\\\x" + record.content_hash.hex(),
+                    key.charge_period_start.isoformat(),
+                    key.charge_period_end.isoformat(),
+                    _text(key.provider),
+                    _text(key.billing_account_id),
+                    _text(key.sub_account_id),
+                    _text(key.service),
+                    _text(key.region),
+                    _text(key.sku),
+                    _text(key.resource_id),
+                    key.charge_category.value,
+                    record.billing_currency,
+                    str(record.billed_cost),
+                    str(record.effective_cost),
+                    _number(record.usage_quantity),
+                    _text(record.usage_unit),
+                    _text(json.dumps(labels)) if labels else "{}",
+                )
+            )
+        )
+    lines.append("")
+    return io.StringIO("\n".join(lines))
+
+
+def stage_and_classify(
+    cursor: PgCursor, run_id: uuid.UUID, records: list[NormalisedRecord]
+) -> tuple[int, int]:
+    """Stores `records` as described above; returns (inserted, revised)."""
+    params: dict[str, Any] = {"run_id": str(run_id)}
+    cursor.execute(CREATE_STAGING)
+    cursor.copy_expert(f"COPY cost_staging ({_COLUMN_LIST}) FROM STDIN", copy_rows(records))
+    cursor.execute(READ_CURRENT)
+    # The deltas read cost_current before the inserts below could matter to it: they
+    # depend only on the staged rows and the revisions current before this batch.
+    cursor.execute(INSERT_DELTAS, params)
+    cursor.execute(INSERT_NEW, params)
+    inserted = cursor.rowcount
+    cursor.execute(INSERT_REVISED, params)
+    revised = cursor.rowcount
+    return inserted, revised
