@@ -133,7 +133,23 @@ class Upload:
         self.metadata: dict[str, Any] = {}
         self.gate = threading.Event()
         self.gate.set()
-        self.completed = False
+        self.read_all = False  # the handler reached the end of the request stream
+        self.cancelled = False
+        self.ended = threading.Event()
+
+    @property
+    def completed(self) -> bool:
+        """The handler read the whole stream and the call ended without a cancel.
+
+        gRPC may hand a handler the end of its request stream a moment before it marks
+        the call cancelled, so only the call's end says which it was.
+        """
+        assert self.ended.wait(5), "the call never ended"
+        return self.read_all and not self.cancelled
+
+    def _end(self, cancelled: bool) -> None:
+        self.cancelled = cancelled
+        self.ended.set()
 
     def _count(self, request: Text) -> int:
         self.requests += 1
@@ -141,19 +157,22 @@ class Upload:
 
     def sync(self, requests: Iterable[Text], context: grpc.ServicerContext) -> Int64:
         self.metadata = dict(context.invocation_metadata())
+        context.add_callback(lambda: self._end(not context.is_active()))
         self.gate.wait()
         lines = 0
         for request in requests:
             if self.requests == self.fail_after:
                 context.abort_with_status(status_of(BAD_LINE))
             lines += self._count(request)
-        self.completed = True
+        self.read_all = True
         return Int64(value=lines)
 
     async def aio(
         self, requests: AsyncIterator[Text], context: grpc.aio.ServicerContext[Any, Any]
     ) -> Int64:
         self.metadata = dict(context.invocation_metadata() or ())
+        # The stubs type the callback as a class, not a callable: the same ignore as rpc/.
+        context.add_done_callback(lambda done: self._end(done.cancelled()))  # type: ignore[arg-type]
         while not self.gate.is_set():
             await asyncio.sleep(0.01)
         lines = 0
@@ -162,7 +181,7 @@ class Upload:
                 status = status_of(BAD_LINE)
                 await context.abort(status.code, status.details, status.trailing_metadata)
             lines += self._count(request)
-        self.completed = True
+        self.read_all = True
         return Int64(value=lines)
 
 
