@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from ledger_server.domain.ports import ClaimedRequest
+from ledger_server.domain.savings.ports import SavingsRepository
 from ledger_server.domain.results_store.estimates import (
     SCHEMA_VERSION,
     STATUS_COMPLETED,
@@ -187,6 +188,11 @@ class MemoryUnitOfWork:
 
     def lock(self, key: str) -> None:
         """Nothing to wait for: unit tests run one unit of work at a time."""
+
+    @property
+    def savings(self) -> SavingsRepository:
+        """Savings use cases run on PostgreSQL in their tests (their writes are SQL)."""
+        raise AssertionError("the in-memory store has no savings repository")
 
 
 class MemoryTransactions:

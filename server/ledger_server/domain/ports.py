@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from ledger_server.domain.results_store.ports import ResultsRepository
+from ledger_server.domain.savings.ports import SavingsRepository
 
 T = TypeVar("T")
 
@@ -53,6 +54,9 @@ class UnitOfWork(Protocol):
 
     @property
     def results(self) -> ResultsRepository: ...
+
+    @property
+    def savings(self) -> SavingsRepository: ...
 
 
 class Transactions(Protocol):

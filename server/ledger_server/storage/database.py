@@ -26,6 +26,7 @@ from ledger_server.domain.errors import Aborted, Unavailable
 from ledger_server.storage import roles
 from ledger_server.storage.request_ids import SqlRequestIds
 from ledger_server.storage.results_store.repository import SqlResultsRepository
+from ledger_server.storage.savings.repository import SqlSavingsRepository
 
 APP_ROLE = "ledger_app"
 T = TypeVar("T")
@@ -89,6 +90,7 @@ class SqlUnitOfWork:
         self.connection = connection
         self.request_ids = SqlRequestIds(connection)
         self.results = SqlResultsRepository(connection)
+        self.savings = SqlSavingsRepository(connection)
 
     def lock(self, key: str) -> None:
         # A 64-bit hash of the key: distinct keys may rarely share a lock, which only

@@ -6,6 +6,7 @@ Alembic compares migrations against this, so a new service adds its tables modul
 from __future__ import annotations
 
 from ledger_server.storage.results_store import tables as results_store_tables
+from ledger_server.storage.savings import tables as savings_tables
 from ledger_server.storage.schema import SCHEMA, metadata
 
-__all__ = ["SCHEMA", "metadata", "results_store_tables"]
+__all__ = ["SCHEMA", "metadata", "results_store_tables", "savings_tables"]
