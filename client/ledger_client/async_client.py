@@ -17,6 +17,7 @@ from ledger_client.connection import (
     refuse_spec_with_channel,
 )
 from ledger_client.results_store import AsyncResultsStoreClient
+from ledger_client.savings import AsyncSavingsClient
 
 
 class AsyncClient:
@@ -62,6 +63,7 @@ class AsyncClient:
         calls = AsyncCalls(self._channel, settings)
         # One line per service; its module holds the rest.
         self.results = AsyncResultsStoreClient(calls)
+        self.savings = AsyncSavingsClient(calls)
 
     async def __aenter__(self) -> Self:
         return self

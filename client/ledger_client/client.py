@@ -17,6 +17,7 @@ from ledger_client.connection import (
     refuse_spec_with_channel,
 )
 from ledger_client.results_store import ResultsStoreClient
+from ledger_client.savings import SavingsClient
 
 
 class Client:
@@ -64,6 +65,7 @@ class Client:
         calls = Calls(self._channel, settings)
         # One line per service; its module holds the rest.
         self.results = ResultsStoreClient(calls)
+        self.savings = SavingsClient(calls)
 
     def __enter__(self) -> Self:
         return self

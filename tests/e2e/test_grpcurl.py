@@ -36,6 +36,7 @@ def test_reflection_lists_services(server: ServerThread) -> None:
     assert listed.returncode == 0, listed.stderr
     assert set(listed.stdout.split()) == {
         SERVICE,
+        "ledger.v1.SavingsService",
         "grpc.health.v1.Health",
         "grpc.reflection.v1.ServerReflection",
         "grpc.reflection.v1alpha.ServerReflection",

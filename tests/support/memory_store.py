@@ -17,7 +17,6 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from ledger_server.domain.ports import ClaimedRequest
-from ledger_server.domain.savings.ports import SavingsRepository
 from ledger_server.domain.results_store.estimates import (
     SCHEMA_VERSION,
     STATUS_COMPLETED,
@@ -28,6 +27,7 @@ from ledger_server.domain.results_store.estimates import (
     ServiceTotal,
 )
 from ledger_server.domain.results_store.ports import JobFilters, JobKey, JobOrder
+from ledger_server.domain.savings.ports import SavingsRepository
 
 T = TypeVar("T")
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
