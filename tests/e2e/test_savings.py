@@ -40,8 +40,8 @@ def record(client: Client, rate: int = 100, schedule_id: str = "", **extra: obje
     return instance_id
 
 
-def ev(instance_id: str, kind: EventKind, at: datetime, **extra: str) -> InstanceEvent:
-    return InstanceEvent(new_id("ev"), instance_id, kind, at, "scheduler", **extra)
+def ev(instance_id: str, kind: EventKind, at: datetime) -> InstanceEvent:
+    return InstanceEvent(new_id("ev"), instance_id, kind, at, "scheduler")
 
 
 def test_record_events_then_daily_savings_split_at_midnight_with_zero_days(
