@@ -39,7 +39,11 @@ TOKENS = st.one_of(st.just(""), hostile_text(), st.sampled_from(["eyJxIjoiIiwiYy
 
 @st.composite
 def savings_range(draw: st.DrawFn) -> pb.SavingsRange:
-    return pb.SavingsRange(preset=draw(ENUM_VALUES),  # type: ignore[arg-type] start_date=draw(DATES), end_date=draw(DATES))
+    return pb.SavingsRange(
+        preset=draw(ENUM_VALUES),  # type: ignore[arg-type]
+        start_date=draw(DATES),
+        end_date=draw(DATES),
+    )
 
 
 @st.composite
@@ -139,5 +143,7 @@ def schedules(draw: st.DrawFn) -> pb.ListScheduleSavingsRequest:
 @st.composite
 def export(draw: st.DrawFn) -> pb.ExportSavingsRequest:
     return pb.ExportSavingsRequest(
-        range=draw(savings_range()), granularity=draw(ENUM_VALUES),  # type: ignore[arg-type] resume_token=draw(TOKENS)
+        range=draw(savings_range()),
+        granularity=draw(ENUM_VALUES),  # type: ignore[arg-type]
+        resume_token=draw(TOKENS),
     )
