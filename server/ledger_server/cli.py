@@ -60,10 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     try:
         from ledger_client.cli import register_results_commands
+        from ledger_client.savings_cli import register_savings_commands
     except ImportError:  # the SDK is optional for a server-only install
         pass
     else:
         register_results_commands(commands)
+        register_savings_commands(commands)
     return parser
 
 
