@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 BENCHMARKS = [
     "results_store",  # StoreEstimate vs the raw database, GetJob vs Health/Check
+    "savings",  # GetSavingsSummary as history grows, RecordInstanceEvents vs COPY
 ]
 
 
