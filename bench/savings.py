@@ -40,6 +40,7 @@ from datetime import UTC, datetime, timedelta
 import grpc
 import psycopg2
 import savings_history as history
+from google.protobuf import timestamp_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from servers import database, dsn, server_process
 from sqlalchemy.engine import make_url
@@ -140,9 +141,7 @@ def ingest_events(fleet: history.Fleet, plan: Plan, prefix: str) -> list[list[pb
     return out
 
 
-def _stamp(moment: datetime) -> object:
-    from google.protobuf import timestamp_pb2
-
+def _stamp(moment: datetime) -> timestamp_pb2.Timestamp:
     stamp = timestamp_pb2.Timestamp()
     stamp.FromDatetime(moment)
     return stamp
@@ -156,7 +155,7 @@ def ingest_rate(target: str, per_instance: list[list[pb.InstanceEvent]], callers
             stub.RecordInstance(
                 pb.RecordInstanceRequest(
                     instance_id=events[0].instance_id, provider="aws", hourly_cost_cents=120,
-                    effective_time=_stamp(datetime(2020, 1, 1, tzinfo=UTC)),  # type: ignore[arg-type]
+                    effective_time=_stamp(datetime(2020, 1, 1, tzinfo=UTC)),
                 ),
                 timeout=60,
             )  # fmt: skip
@@ -226,7 +225,7 @@ def check_sample(
     fleet: history.Fleet,
     nights: int,
     sample: int,
-    metadata: Sequence[tuple[str, str]] = (),
+    metadata: tuple[tuple[str, str], ...] = (),
 ) -> None:
     """Replays sample instances' loaded events through the server under new ids, every
     start before every stop; the server must compute exactly what was loaded."""
@@ -242,7 +241,7 @@ def check_sample(
                     instance_id=copy_id, provider=revision.provider, engine=revision.engine,
                     hourly_cost_cents=revision.hourly_cost_cents,
                     schedule_id=revision.schedule_id,
-                    effective_time=_stamp(history.EPOCH),  # type: ignore[arg-type]
+                    effective_time=_stamp(history.EPOCH),
                 ),
                 timeout=60,
                 metadata=metadata,
