@@ -8,7 +8,7 @@ list prices (see each reply's `disclaimer`).
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 
 from ledger.v1 import savings_service_pb2 as pb
@@ -351,6 +351,23 @@ class AsyncSavingsClient:
         response = await self._calls.unary(
             self._stub.RecordInstanceEvents,
             _events_request(events, request_id),
+            timeout=timeout,
+            metadata=metadata,
+        )
+        return _recorded(response)
+
+    async def stream_events(
+        self,
+        events: Iterable[InstanceEvent] | AsyncIterable[InstanceEvent],
+        *,
+        timeout: float | None = None,
+        metadata: CallMetadata = (),
+    ) -> RecordedEvents:
+        response = await self._calls.client_stream(
+            self._stub.StreamInstanceEvents,
+            events,
+            msg.events_request,
+            batch_size=STREAM_BATCH,
             timeout=timeout,
             metadata=metadata,
         )

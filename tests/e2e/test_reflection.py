@@ -43,6 +43,7 @@ def test_reflection_v1_lists_the_services(server: ServerThread) -> None:
     (listed,) = ask_v1(server, Request(list_services="*"))
     assert {s.name for s in listed.list_services_response.service} == {
         "ledger.v1.ResultsStoreService",
+        "ledger.v1.SavingsService",
         "grpc.health.v1.Health",
         "grpc.reflection.v1.ServerReflection",
         "grpc.reflection.v1alpha.ServerReflection",

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from ledger_client import Client, FailedPrecondition, InvalidArgument, NotFound
+from ledger_client import AsyncClient, Client, FailedPrecondition, InvalidArgument, NotFound
 from ledger_client.savings_types import EventKind, InstanceEvent
 from ledger_server.domain.savings import calculator
 from ledger_server.domain.savings import records as domain
+from tests.conftest import ADMIN_KEY
+from tests.support.server import ServerThread
 
 DAY = date(2026, 3, 2)
 T0 = datetime(2026, 3, 2, 20, 0, tzinfo=UTC)
@@ -319,3 +322,36 @@ def test_record_events_shuffled_one_at_a_time_match_the_calculator(client: Clien
     assert report.savings_cents == sum(d.savings_cents for d in expected)
     finished = [p for p in report.stop_periods if not p.ongoing]
     assert len(finished) == len({d.period_start for d in expected})
+
+
+def test_async_savings_client_records_streams_and_reads(server: ServerThread) -> None:
+    async def scenario() -> tuple[int, int, list[int], bytes]:
+        async with AsyncClient(target=server.target, api_key=ADMIN_KEY) as ledger:
+            instance = new_id("db")
+            await ledger.savings.record_instance(
+                instance, provider="aws", hourly_cost_cents=100,
+                effective_time=T0 - timedelta(days=1),
+            )  # fmt: skip
+
+            async def events() -> AsyncIterator[InstanceEvent]:
+                yield ev(instance, EventKind.STOPPED, T0.replace(hour=1))
+                yield ev(instance, EventKind.STARTED, T0.replace(hour=2))
+
+            recorded = await ledger.savings.stream_events(events())
+            summary = await ledger.savings.get_summary(
+                instance_id=instance, start_date=DAY, end_date=DAY
+            )
+            days = [
+                d.savings_cents
+                async for d in ledger.savings.list_daily(
+                    instance_id=instance, start_date=DAY, end_date=DAY
+                )
+            ]
+            chunks = [
+                chunk async for chunk in ledger.savings.export_csv(start_date=DAY, end_date=DAY)
+            ]
+            return recorded.recorded_count, summary.savings_cents, days, b"".join(chunks)
+
+    recorded, savings, days, csv_bytes = asyncio.run(scenario())
+    assert (recorded, savings, days) == (2, 100, [100])
+    assert csv_bytes.startswith(b"date,savings_cents,stopped_minutes,currency_code\r\n")
