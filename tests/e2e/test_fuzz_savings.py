@@ -153,3 +153,24 @@ def test_every_savings_rpc_answers_an_empty_request_cleanly(
     for rpc, method, request, expected in empty:
         outcome, _ = call(rows, rpc, method, request)
         assert outcome.code is expected, f"{rpc}: {outcome.code.name} {outcome.message!r}"
+
+
+def test_every_savings_response_says_its_figures_are_estimates(
+    stub: pb_grpc.SavingsServiceStub, rows: RowCounter
+) -> None:
+    service = pb.DESCRIPTOR.services_by_name["SavingsService"]
+    for method in service.methods:
+        assert "disclaimer" in method.output_type.fields_by_name, method.name
+    replies = [
+        stub.GetSavingsSummary(pb.GetSavingsSummaryRequest(), metadata=METADATA),
+        stub.ListDailySavings(pb.ListDailySavingsRequest(), metadata=METADATA),
+        stub.ListInstanceSavings(pb.ListInstanceSavingsRequest(), metadata=METADATA),
+        stub.ListScheduleSavings(pb.ListScheduleSavingsRequest(), metadata=METADATA),
+        stub.GetInstanceSavings(
+            pb.GetInstanceSavingsRequest(instance_id=strategies.FUZZ_INSTANCES[0]),
+            metadata=METADATA,
+        ),
+        *stub.ExportSavings(pb.ExportSavingsRequest(), metadata=METADATA),
+        stub.StreamInstanceEvents(iter([]), metadata=METADATA),
+    ]
+    assert all("not billing data" in reply.disclaimer for reply in replies)

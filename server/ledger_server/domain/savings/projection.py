@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 
-from ledger_server.domain.savings.calculator import MICROS_PER_HOUR, cents_for, micros_between
+from ledger_server.domain.savings.calculator import cents_for, micros_between
 from ledger_server.domain.savings.records import Revision
 
 
@@ -32,5 +32,4 @@ def projected_cents(
             until = end if following is None else min(following.effective_time, end)
             if until > begin:
                 cent_micros += micros_between(begin, until) * current.hourly_cost_cents
-    whole, remainder = divmod(cent_micros, MICROS_PER_HOUR)
-    return whole + cents_for(remainder, 1)
+    return cents_for(cent_micros, 1)  # hour-cents to cents, rounded once
