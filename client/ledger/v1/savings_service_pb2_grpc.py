@@ -230,8 +230,8 @@ class SavingsServiceServicer:
 
     def ListInstanceSavings(self, request, context):
         """Lists per-instance savings in a range with their share of the total,
-        most saving first unless `order_by` says otherwise. Instances without
-        finalized savings in the range are not listed.
+        most saving first unless `order_by` says otherwise. Instances with no
+        finalized stopped time in the range are not listed.
 
         Errors: INVALID_ARGUMENT for a bad range, filter, order, page size or
         token.

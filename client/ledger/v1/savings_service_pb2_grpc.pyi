@@ -123,8 +123,8 @@ class SavingsServiceStub:
     """
     ListInstanceSavings: _grpc.UnaryUnaryMultiCallable[_savings_service_pb2.ListInstanceSavingsRequest, _savings_service_pb2.ListInstanceSavingsResponse]
     """Lists per-instance savings in a range with their share of the total,
-    most saving first unless `order_by` says otherwise. Instances without
-    finalized savings in the range are not listed.
+    most saving first unless `order_by` says otherwise. Instances with no
+    finalized stopped time in the range are not listed.
 
     Errors: INVALID_ARGUMENT for a bad range, filter, order, page size or
     token.
@@ -249,8 +249,8 @@ class SavingsServiceAsyncStub(SavingsServiceStub):
     """
     ListInstanceSavings: _aio.UnaryUnaryMultiCallable[_savings_service_pb2.ListInstanceSavingsRequest, _savings_service_pb2.ListInstanceSavingsResponse]  # type: ignore[assignment]
     """Lists per-instance savings in a range with their share of the total,
-    most saving first unless `order_by` says otherwise. Instances without
-    finalized savings in the range are not listed.
+    most saving first unless `order_by` says otherwise. Instances with no
+    finalized stopped time in the range are not listed.
 
     Errors: INVALID_ARGUMENT for a bad range, filter, order, page size or
     token.
@@ -408,8 +408,8 @@ class SavingsServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_savings_service_pb2.ListInstanceSavingsResponse, _abc.Awaitable[_savings_service_pb2.ListInstanceSavingsResponse]]:
         """Lists per-instance savings in a range with their share of the total,
-        most saving first unless `order_by` says otherwise. Instances without
-        finalized savings in the range are not listed.
+        most saving first unless `order_by` says otherwise. Instances with no
+        finalized stopped time in the range are not listed.
 
         Errors: INVALID_ARGUMENT for a bad range, filter, order, page size or
         token.
