@@ -153,3 +153,15 @@ def test_get_instance_savings_corrections_name_their_cause(client: Client) -> No
     reversal, replacement = report.corrections
     assert reversal.savings_cents == -400 and replacement.savings_cents == 100
     assert reversal.stopped_micros == -4 * 3_600_000_000
+
+
+def test_record_instance_retry_of_the_longest_unicode_id_answers(client: Client) -> None:
+    instance_id = "é" * 128  # the longest id, 768 characters as JSON with ASCII escapes
+    request_id = f"r-{uuid.uuid4()}"
+    first = client.savings.record_instance(
+        instance_id, provider="aws", hourly_cost_cents=1, request_id=request_id
+    )
+    again = client.savings.record_instance(
+        instance_id, provider="aws", hourly_cost_cents=1, request_id=request_id
+    )
+    assert again == first

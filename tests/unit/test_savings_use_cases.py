@@ -321,3 +321,12 @@ def test_reads_refuse_bad_filters(ledger: Ledger) -> None:
         ledger.reports.daily(ONE_DAY, "", "i" * 129, 0, "")
     with pytest.raises(InvalidArgument):
         ledger.reports.summary(ONE_DAY, "", "", 51 - 52)
+
+
+def test_daily_refuses_a_forged_token_at_the_end_of_time(ledger: Ledger) -> None:
+    from ledger_server.domain.savings.reports import LIST_DAILY_SAVINGS
+
+    scope = ("2026-03-02", "2026-03-02", "", "")
+    forged = LIST_DAILY_SAVINGS.encode(scope, (date(9999, 12, 31),))
+    with pytest.raises(InvalidArgument):
+        ledger.reports.daily(ONE_DAY, "", "", 0, forged)

@@ -111,16 +111,18 @@ class SavingsRecorder:
                 )
                 self._add_totals(uow, appended)
             corrections = _corrections(appended)
-            answer = json.dumps([new.instance_id, revision.revision, corrections])
+            # The answer of a retry, kept with the request id (at most 256 characters).
+            answer = json.dumps([revision.revision, corrections])
             _claim(uow, RECORD_INSTANCE, request, answer)
             return revision, corrections
 
         try:
             return self._transactions.run(write)
         except _Replay as replay:
-            instance_id, number, corrections = json.loads(replay.answer)
+            number, corrections = json.loads(replay.answer)
             with self._transactions.begin() as uow:
-                first = next(r for r in uow.savings.revisions(instance_id) if r.revision == number)
+                revisions = uow.savings.revisions(new.instance_id)
+            first = next(r for r in revisions if r.revision == number)
             return first, int(corrections)
 
     def record_events(

@@ -51,9 +51,12 @@ def _date_part(text: str) -> date:
     if len(text) != 10:
         raise bad_token()
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise bad_token() from None
+    if not ranges.EARLIEST <= day <= ranges.LATEST:
+        raise bad_token()  # no range holds it (and the day after must exist)
+    return day
 
 
 def _cents_part(text: str) -> int:
