@@ -13,6 +13,7 @@ from ledger_server.domain.savings.records import (
     InstanceEvent,
     PeriodDay,
     Revision,
+    StopPeriod,
     StoredEntry,
 )
 
@@ -272,3 +273,93 @@ def test_reconcile_nothing_changed_appends_nothing() -> None:
     )
     stored = [StoredEntry(1, EntryKind.ORIGINAL, days[0], "event:a", None, T0)]
     assert reconcile(current_entries(stored), days, "event:x") == []
+
+
+def test_stop_periods_a_start_and_a_stop_at_one_instant_leave_it_stopped() -> None:
+    noon = T0.replace(hour=12)
+    for middle in (
+        [event("b", EventKind.STARTED, noon), event("c", EventKind.STOPPED, noon)],
+        [event("c", EventKind.STOPPED, noon), event("b", EventKind.STARTED, noon)],
+    ):
+        events = [
+            event("a", EventKind.STOPPED, T0.replace(hour=9)),
+            *middle,
+            event("d", EventKind.STARTED, T0.replace(hour=14)),
+        ]
+        periods = calculator.stop_periods(events, WEEK)
+        assert [(p.start.hour, p.end.hour if p.end else None) for p in periods] == [
+            (9, 12),
+            (12, 14),
+        ]
+
+
+def test_stop_periods_requests_at_the_same_instant_change_nothing() -> None:
+    noon = T0.replace(hour=12)
+    events = [
+        event("a", EventKind.STOP_REQUESTED, noon),
+        event("b", EventKind.STOPPED, noon),
+        event("c", EventKind.START_REQUESTED, noon),
+        event("d", EventKind.STARTED, noon + timedelta(hours=1)),
+    ]
+    assert calculator.stop_periods(events, WEEK) == [
+        StopPeriod(noon, noon + timedelta(hours=1), False, "", noon + WEEK)
+    ]
+
+
+def test_stop_periods_an_event_id_counts_once_whatever_it_says_later() -> None:
+    events = [
+        event("a", EventKind.STOPPED, T0.replace(hour=9)),
+        event("a", EventKind.STARTED, T0.replace(hour=10)),  # the same id again: ignored
+        event("b", EventKind.STARTED, T0.replace(hour=12)),
+    ]
+    [period] = calculator.stop_periods(events, WEEK)
+    assert (period.start.hour, period.end) == (9, T0.replace(hour=12))
+
+
+def test_stop_periods_capped_period_values() -> None:
+    events = [
+        event("a", EventKind.STOPPED, T0, schedule_id="nights"),
+        event("b", EventKind.STARTED, T0 + timedelta(days=9)),
+    ]
+    assert calculator.stop_periods(events, WEEK) == [
+        StopPeriod(T0, T0 + WEEK, True, "nights", T0 + WEEK)
+    ]
+
+
+def test_micros_between_counts_every_microsecond() -> None:
+    start = T0
+    assert calculator.micros_between(start, start + timedelta(hours=1, microseconds=7)) == (
+        hours(1) + 7
+    )
+    assert calculator.micros_between(start, start + timedelta(days=2, seconds=3)) == (
+        hours(48) + 3_000_000
+    )
+
+
+def test_cents_for_rounds_half_to_even_on_odd_and_even_quotients() -> None:
+    assert [calculator.cents_for(hours(n + 0.5), 1) for n in range(6)] == [0, 2, 2, 4, 4, 6]
+
+
+def test_ongoing_cents_within_the_window_only() -> None:
+    window = (T0, T0 + timedelta(days=1))
+    later = T0 + timedelta(days=3)
+    # No cap: up to the window's end, not to now.
+    assert calculator.ongoing_cents(T0, None, 100, later, window) == (hours(24), 2400)
+    # A cap after the window's end: the window's end still bounds it.
+    assert calculator.ongoing_cents(T0, T0 + WEEK, 100, later, window) == (hours(24), 2400)
+    # Stopped after the window ended, or capped before it began: nothing.
+    assert calculator.ongoing_cents(later, None, 100, later + WEEK, window) == (0, 0)
+    assert calculator.ongoing_cents(T0 - WEEK, T0, 100, later, window) == (0, 0)
+    # Begun before the window: counted from its start.
+    assert calculator.ongoing_cents(
+        T0 - timedelta(hours=5), None, 100, T0 + timedelta(hours=2), window
+    ) == (hours(2), 200)
+
+
+def test_revision_at_the_instant_a_revision_takes_effect() -> None:
+    first = revision(1, 100, T0)
+    second = revision(2, 200, T0 + timedelta(hours=1))
+    assert calculator.revision_at([first, second], T0 + timedelta(hours=1)) is second
+    assert calculator.revision_at([second, first], T0 - timedelta(hours=1)) is first
+    tie = revision(3, 300, T0 + timedelta(hours=1))
+    assert calculator.revision_at([tie, second, first], T0 + timedelta(hours=2)) is tie

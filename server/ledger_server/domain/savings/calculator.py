@@ -70,9 +70,7 @@ def stop_periods(events: Iterable[InstanceEvent], cap: timedelta | None) -> list
             start = None
     if start is not None:
         cap_time = None if cap is None else start.occur_time + cap
-        periods.append(
-            StopPeriod(start.occur_time, None, False, start.event_id, start.schedule_id, cap_time)
-        )
+        periods.append(StopPeriod(start.occur_time, None, False, start.schedule_id, cap_time))
     return periods
 
 
@@ -83,7 +81,6 @@ def _finished(start: InstanceEvent, end: datetime, cap: timedelta | None) -> Sto
         start.occur_time,
         cap_time if capped and cap_time is not None else end,
         capped,
-        start.event_id,
         start.schedule_id,
         cap_time,
     )

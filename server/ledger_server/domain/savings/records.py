@@ -83,8 +83,7 @@ class StopPeriod:
     start: datetime
     end: datetime | None
     capped: bool
-    # The event whose evidence began the period, and its schedule (may be empty).
-    start_event_id: str
+    # The schedule the event that began the period names (may be empty).
     schedule_id: str = ""
     # When the provider restarts the instance by itself (start + cap); None: never.
     cap_time: datetime | None = None
