@@ -138,3 +138,67 @@ def test_minutes_round_down_and_share_percent_rounds_half_to_even() -> None:
     assert share_percent(1, 800) == Decimal("0.12")  # 0.125 -> 0.12
     assert share_percent(3, 800) == Decimal("0.38")  # 0.375 -> 0.38
     assert share_percent(0, 0) is None
+
+
+def descriptions(error: pytest.ExceptionInfo[InvalidArgument]) -> list[tuple[str, str]]:
+    return [(v.field, v.description) for v in error.value.violations]
+
+
+def test_check_revision_says_what_each_field_must_be() -> None:
+    command = RecordInstanceCommand(
+        instance_id="db", provider="", hourly_cost_cents=100_000_001, engine="E",
+        currency_code="EUR", effective_time=datetime(1999, 12, 31, 23, 59, tzinfo=UTC),
+    )  # fmt: skip
+    with pytest.raises(InvalidArgument) as refused:
+        check_revision(command, NOW)
+    assert descriptions(refused) == [
+        ("provider", "must be 1-32 characters of a-z, 0-9, '-', '_', e.g. aws"),
+        ("engine", "must be at most 32 characters of a-z, 0-9, '-', '_', e.g. postgres"),
+        ("hourly_cost_cents", "must be from 0 to 100000000"),
+        ("currency_code", "must be empty or 'USD', the only currency supported"),
+        ("effective_time", "must not be before 2000-01-01"),
+    ]
+    with pytest.raises(InvalidArgument) as ahead:
+        check_revision(
+            RecordInstanceCommand("db", "aws", 1, effective_time=NOW + timedelta(minutes=61)), NOW
+        )
+    assert descriptions(ahead) == [("effective_time", "must not be more than an hour from now")]
+
+
+def test_check_revision_keeps_every_field_and_accepts_the_edges() -> None:
+    command = RecordInstanceCommand(
+        "db", "aws", 0, name="n", engine="postgres", region="r" * 64, instance_type="t" * 64,
+        schedule_id="nights", labels={"team": "data"},
+        effective_time=datetime(2000, 1, 1, tzinfo=UTC),
+    )  # fmt: skip
+    revision = check_revision(command, NOW)
+    assert (revision.name, revision.engine, revision.region, revision.instance_type) == (
+        "n", "postgres", "r" * 64, "t" * 64,
+    )  # fmt: skip
+    assert (revision.hourly_cost_cents, revision.schedule_id, dict(revision.labels)) == (
+        0, "nights", {"team": "data"},
+    )  # fmt: skip
+    with pytest.raises(InvalidArgument):
+        check_revision(RecordInstanceCommand("db", "aws", 0, region="r" * 65), NOW)
+
+
+def test_check_events_says_what_each_field_must_be() -> None:
+    with pytest.raises(InvalidArgument) as none:
+        check_events([], NOW)
+    assert descriptions(none) == [("events", "must hold at least one event")]
+    with pytest.raises(InvalidArgument) as many:
+        check_events([EventInput("e", "db", 2, NOW)] * 1001, NOW)
+    assert descriptions(many) == [("events", "must hold at most 1000 events, got 1001")]
+    with pytest.raises(InvalidArgument) as bad:
+        check_events([EventInput("e e", "db", 9, None)], NOW)
+    assert descriptions(bad) == [
+        ("events[0].event_id", "must be 1-128 printable ASCII characters without spaces"),
+        ("events[0].kind", "must be a known event kind, got 9"),
+        ("events[0].occur_time", "is required"),
+    ]
+
+
+def test_day_deltas_count_stopped_time_without_savings() -> None:
+    free = entry(EntryKind.ORIGINAL, date(2026, 3, 2), 0, 60, "")  # a rate of zero
+    assert day_deltas([free]) == [DayDelta("", date(2026, 3, 2), 0, 60)]
+    assert schedule_scope("nights") == "s:nights"

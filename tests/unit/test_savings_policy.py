@@ -58,3 +58,10 @@ def test_default_policy_caps_aws_at_seven_days_in_utc() -> None:
     assert policy.cap_for("aws", "mysql") == timedelta(days=7)
     assert policy.time_zone == "UTC"
     assert parse_caps("") == {}
+
+
+def test_parse_caps_skips_empty_entries() -> None:
+    assert parse_caps("aws=7d,, gcp=1d ,") == {
+        ("aws", ""): timedelta(days=7),
+        ("gcp", ""): timedelta(days=1),
+    }

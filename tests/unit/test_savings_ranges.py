@@ -88,3 +88,45 @@ def test_projected_cents_rounds_once_half_to_even() -> None:
     assert projected_cents(half_hour, start, start + timedelta(minutes=30), None) == 1
     assert projected_cents(half_hour[:1], start, start + timedelta(minutes=30), None) == 0
     assert projected_cents(half_hour[:1], start, start + timedelta(minutes=90), None) == 2
+
+
+def test_resolve_says_what_is_wrong() -> None:
+    cases = [
+        (RangeRequest(9), ("range.preset", "must be a known preset, got 9")),
+        (RangeRequest(1, "2026-03-01", ""), ("range.start_date", "must be empty with a preset")),
+        (RangeRequest(0, "2026-3-1", "2026-03-01"),
+         ("range.start_date", "must be a date like 2026-03-31")),
+        (RangeRequest(0, "2026-02-30", "2026-03-01"),
+         ("range.start_date", "must be a date like 2026-03-31")),
+        (RangeRequest(0, "2026-03-01", "2101-01-01"),
+         ("range.end_date", "must be from 2000-01-01 to 2100-12-31")),
+        (RangeRequest(0, "2026-03-02", "2026-03-01"),
+         ("range.end_date", "must not be before start_date")),
+        (RangeRequest(0, "2020-01-01", "2022-01-03"),
+         ("range.end_date", "must be at most 732 days after start_date")),
+    ]  # fmt: skip
+    for request_, expected in cases:
+        with pytest.raises(InvalidArgument) as refused:
+            resolve(request_, NOW, UTC_ZONE)
+        [violation] = refused.value.violations
+        assert (violation.field, violation.description) == expected
+
+
+def test_resolve_accepts_the_first_and_last_days() -> None:
+    days = resolve(RangeRequest(0, "2000-01-01", "2000-01-01"), NOW, UTC_ZONE)
+    assert days.first == date(2000, 1, 1)
+    assert resolve(RangeRequest(0, "2100-12-31", "2100-12-31"), NOW, UTC_ZONE).days == 1
+
+
+def test_resolve_empty_range_ends_today_in_the_reporting_time_zone() -> None:
+    tokyo = ZoneInfo("Asia/Tokyo")  # already the 11th there
+    assert resolve(RangeRequest(), NOW, tokyo).last == date(2026, 3, 11)
+
+
+def test_projected_cents_only_the_schedules_revisions_in_any_order() -> None:
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    revisions = [
+        revision("a", 2, 200, start + timedelta(hours=12), schedule="nights"),
+        revision("a", 1, 100, start - timedelta(days=1)),  # not on the schedule, first
+    ]
+    assert projected_cents(revisions, start, start + timedelta(days=1), "nights") == 12 * 200

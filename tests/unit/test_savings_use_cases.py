@@ -20,7 +20,7 @@ from ledger_server.domain.savings.commands import EventInput, RecordInstanceComm
 from ledger_server.domain.savings.policy import SavingsPolicy
 from ledger_server.domain.savings.ranges import RangeRequest
 from ledger_server.domain.savings.recording import SavingsRecorder
-from ledger_server.domain.savings.records import EntryKind, EventKind
+from ledger_server.domain.savings.records import EntryKind, EventKind, InstanceState
 from ledger_server.domain.savings.reports import SavingsReports
 from tests.support.memory_savings import MemorySavingsTransactions
 
@@ -330,3 +330,64 @@ def test_daily_refuses_a_forged_token_at_the_end_of_time(ledger: Ledger) -> None
     forged = LIST_DAILY_SAVINGS.encode(scope, (date(9999, 12, 31),))
     with pytest.raises(InvalidArgument):
         ledger.reports.daily(ONE_DAY, "", "", 0, forged)
+
+
+def test_record_events_several_instances_in_one_batch_all_count(ledger: Ledger) -> None:
+    from ledger_server.domain.savings.recording import EventsOutcome
+
+    for name in ("a", "b", "c"):
+        ledger.instance(name, schedule="nights")
+    ledger.recorder.record_events(
+        [
+            EventInput("r", "a", int(EventKind.STOP_REQUESTED), T0),  # requests only: no work
+            EventInput("b1", "b", int(EventKind.STOPPED), T0),
+            EventInput("b2", "b", int(EventKind.STARTED), T0 + timedelta(hours=1)),
+            EventInput("c1", "c", int(EventKind.STOPPED), T0),
+            EventInput("c2", "c", int(EventKind.STARTED), T0 + timedelta(hours=2)),
+        ],
+        None,
+    )
+    assert ledger.reports.summary(ONE_DAY, "", "", 0).savings_cents == 300
+    assert ledger.reports.summary(ONE_DAY, "nights", "", 0).savings_cents == 300
+    causes = {(i, e.cause) for i, e in ledger.transactions.tables.entries}
+    assert causes == {("b", "event:b1"), ("c", "event:c1")}
+    assert EventsOutcome(1, 2, 3) + EventsOutcome(10, 20, 30) == EventsOutcome(11, 22, 33)
+
+
+def test_record_events_state_follows_the_ledger_and_is_written_only_on_change(
+    ledger: Ledger,
+) -> None:
+    ledger.instance()
+    ledger.events("db", (EventKind.OBSERVED_RUNNING, T0 - timedelta(days=1)))
+    assert ledger.transactions.tables.states == [InstanceState("db", 1)]  # its first state
+    ledger.night("db", 2)
+    ledger.night("db", 3, T0 + timedelta(days=1))
+    hour = 3_600_000_000
+    assert [
+        (s.version, s.savings_cents, s.stopped_micros) for s in ledger.transactions.tables.states
+    ] == [(1, 0, 0), (2, 200, 2 * hour), (3, 500, 5 * hour)]
+    ledger.events("db", (EventKind.OBSERVED_RUNNING, T0 + timedelta(days=3)))  # no change
+    assert len(ledger.transactions.tables.states) == 3
+
+
+def test_record_instance_locks_the_instance_and_keeps_request_ids_per_method(
+    ledger: Ledger,
+) -> None:
+    ledger.recorder.record_instance(RecordInstanceCommand("db", "aws", 1), RequestKey("same", b"x"))
+    assert ledger.transactions.tables.locks == ["savings:instance:db"]
+    outcome = ledger.recorder.record_events(
+        [EventInput("e", "db", int(EventKind.STOPPED), T0)], RequestKey("same", b"x")
+    )
+    assert outcome.recorded == 1  # the same id on another RPC is another request
+
+
+def test_record_events_engine_cap_applies(ledger: Ledger) -> None:
+    from ledger_server.domain.savings.policy import policy_from
+
+    policy = policy_from("aws=7d,aws/mysql=none", "UTC")
+    ledger.recorder = SavingsRecorder(ledger.transactions, policy, clock=lambda: NOW)
+    ledger.recorder.record_instance(
+        RecordInstanceCommand("db", "aws", 1, engine="mysql", effective_time=T0), None
+    )
+    ledger.night("db", 9 * 24)
+    assert ledger.transactions.tables.states[-1].stopped_micros == 9 * 24 * 3_600_000_000
