@@ -7,7 +7,6 @@ run the use cases on PostgreSQL too, so a difference between the two shows there
 
 from __future__ import annotations
 
-import copy
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -255,8 +254,16 @@ class MemorySavingsTransactions:
 
     @contextmanager
     def begin(self) -> Iterator[MemorySavingsUnitOfWork]:
-        working = copy.deepcopy(self.tables)
-        working.locks = []
+        # Every stored value is immutable: copies of the containers isolate the block.
+        t = self.tables
+        working = SavingsTables(
+            Tables(claims=dict(t.claims.claims)),
+            list(t.revisions),
+            dict(t.events),
+            list(t.entries),
+            list(t.states),
+            defaultdict(list, {key: list(versions) for key, versions in t.totals.items()}),
+        )
         yield MemorySavingsUnitOfWork(working)
         self.tables = working
 
