@@ -23,6 +23,7 @@ BENCHMARKS = [
     "evaluations",  # GetEvaluation vs Health/Check, UpdateEvaluation versions/s
     "evaluation_logs",  # appended lines/s, 500 followers: every line, latency, GetEvaluation
     "ingestion",  # StreamCostRecords (fresh, unchanged, 10% revised) vs raw COPY
+    "savings",  # GetSavingsSummary as history grows, RecordInstanceEvents vs COPY
 ]
 
 

@@ -19,6 +19,7 @@ from ledger_client.connection import (
 from ledger_client.costs import AsyncCostsClient
 from ledger_client.evaluations import AsyncEvaluationsClient
 from ledger_client.results_store import AsyncResultsStoreClient
+from ledger_client.savings import AsyncSavingsClient
 
 
 class AsyncClient:
@@ -66,6 +67,7 @@ class AsyncClient:
         self.results = AsyncResultsStoreClient(calls)
         self.evaluations = AsyncEvaluationsClient(calls)
         self.costs = AsyncCostsClient(calls)
+        self.savings = AsyncSavingsClient(calls)
 
     async def __aenter__(self) -> Self:
         return self

@@ -19,6 +19,7 @@ from ledger_client.connection import (
 from ledger_client.costs import CostsClient
 from ledger_client.evaluations import EvaluationsClient
 from ledger_client.results_store import ResultsStoreClient
+from ledger_client.savings import SavingsClient
 
 
 class Client:
@@ -68,6 +69,7 @@ class Client:
         self.results = ResultsStoreClient(calls)
         self.evaluations = EvaluationsClient(calls)
         self.costs = CostsClient(calls)
+        self.savings = SavingsClient(calls)
 
     def __enter__(self) -> Self:
         return self

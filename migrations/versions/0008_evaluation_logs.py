@@ -7,7 +7,7 @@ start right after the evaluation's last stored line, so a gap or an overlap cann
 stored even by a bug. A version that makes an evaluation final wakes its log followers.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-27
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

@@ -21,12 +21,16 @@ from ledger_server.domain.changes import Changes
 from ledger_server.domain.ingestion.use_cases import Ingestion
 from ledger_server.domain.ports import Transactions
 from ledger_server.domain.results_store.use_cases import ResultsStore
+from ledger_server.domain.savings.policy import policy_from
+from ledger_server.domain.savings.recording import SavingsRecorder
+from ledger_server.domain.savings.reports import SavingsReports
 from ledger_server.reflection import enable_reflection
 from ledger_server.rpc.auth import Authorizer
 from ledger_server.rpc.evaluations.wiring import evaluation_servicer
 from ledger_server.rpc.handler import Runtime
 from ledger_server.rpc.ingestion.servicer import IngestionServicer
 from ledger_server.rpc.results_store.servicer import ResultsStoreServicer
+from ledger_server.rpc.savings.servicer import SavingsServicer
 from ledger_server.rpc.service import Servicer, add_to_server
 from ledger_server.storage import migrate
 from ledger_server.storage.database import SqlTransactions, make_engine, ping
@@ -44,12 +48,16 @@ def build_servicers(
     settings: Settings, runtime: Runtime, transactions: Transactions, changes: Changes
 ) -> list[Servicer]:
     """Every ledger.v1 service this server runs: a new service adds one line here."""
+    savings = policy_from(settings.savings_restart_caps, settings.savings_time_zone)
     return [
         ResultsStoreServicer(
             runtime, ResultsStore(transactions, cache_size=settings.job_cache_size)
         ),
         evaluation_servicer(settings, runtime, transactions, changes),
         IngestionServicer(runtime, Ingestion(transactions)),
+        SavingsServicer(
+            runtime, SavingsRecorder(transactions, savings), SavingsReports(transactions, savings)
+        ),
     ]
 
 

@@ -61,19 +61,17 @@ def build_parser() -> argparse.ArgumentParser:
     try:
         from ledger_client.cli import register_results_commands
         from ledger_client.cli_common import connection_options
+        from ledger_client.cli_costs import register_costs_commands
         from ledger_client.cli_evaluation_logs import add_logs_command
         from ledger_client.evaluation_cli import register_evaluation_commands
+        from ledger_client.savings_cli import register_savings_commands
     except ImportError:  # the SDK is optional for a server-only install
         pass
     else:
         register_results_commands(commands)
         add_logs_command(register_evaluation_commands(commands), connection_options())
-    try:
-        from ledger_client.cli_costs import register_costs_commands
-    except ImportError:  # the SDK is optional for a server-only install
-        pass
-    else:
         register_costs_commands(commands)
+        register_savings_commands(commands)
     return parser
 
 

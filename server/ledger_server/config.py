@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ledger_server.api_keys import ApiKey, parse_keys, read_keys_file
+from ledger_server.domain.savings.policy import policy_from
 from ledger_wire.limits import MAX_MESSAGE_BYTES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -57,6 +58,10 @@ class Settings:
     # Log followers read again after this many seconds without a wake-up (LISTEN/NOTIFY
     # wakes them at once; this only bounds the delay when a wake-up was lost).
     log_poll_seconds: float = 2.0
+    # Savings: where providers restart stopped instances by themselves (provider[/engine]
+    # = days or hours, or none), and the time zone whose midnights split the days.
+    savings_restart_caps: str = "aws=7d"
+    savings_time_zone: str = "UTC"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -100,6 +105,10 @@ class Settings:
             env.get("LEDGER_MAX_CONCURRENT_STREAMS", str(settings.max_concurrent_streams)),
             "LEDGER_MAX_CONCURRENT_STREAMS",
         )
+        settings.savings_restart_caps = env.get(
+            "LEDGER_SAVINGS_RESTART_CAPS", settings.savings_restart_caps
+        )
+        settings.savings_time_zone = env.get("LEDGER_SAVINGS_TIME_ZONE", settings.savings_time_zone)
         return settings
 
     @property
@@ -148,6 +157,7 @@ class Settings:
             _, port = split_metrics_listen(self.metrics_listen)
             if port and str(port) == self.listen.rsplit(":", 1)[-1]:
                 raise ValueError(f"the metrics need a port of their own, not gRPC's {port}")
+        policy_from(self.savings_restart_caps, self.savings_time_zone)  # ValueError if bad
 
 
 # The driver Ledger ships with. Tools print `postgresql://` or `postgres://` (psql, pg_ctl,

@@ -38,6 +38,7 @@ def test_reflection_lists_services(server: ServerThread) -> None:
         SERVICE,
         "ledger.v1.EvaluationService",
         "ledger.v1.IngestionService",
+        "ledger.v1.SavingsService",
         "grpc.health.v1.Health",
         "grpc.reflection.v1.ServerReflection",
         "grpc.reflection.v1alpha.ServerReflection",

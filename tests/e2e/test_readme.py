@@ -36,3 +36,18 @@ def test_readme_evaluations_example_runs(server: ServerThread) -> None:
     with contextlib.redirect_stdout(printed):
         exec(compile(code, str(README), "exec"), {})  # noqa: S102 - our own README
     assert printed.getvalue().splitlines() == ["True", "4 hello", "EVALUATION_FINISHED"]
+
+
+def test_readme_savings_example_runs(server: ServerThread) -> None:
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    [code] = [block for block in blocks if "ledger.savings" in block]
+    code = code.replace('"127.0.0.1:50051"', repr(server.target))
+    code = code.replace("api_key=None", f"api_key={ADMIN_KEY!r}")
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(code, str(README), "exec"), {})  # noqa: S102 - our own README
+    assert printed.getvalue().splitlines() == [
+        "1.92 USD",
+        "2026-03-02 192 240",
+        "2026-03-03 384 480",
+    ]

@@ -45,6 +45,7 @@ def test_reflection_v1_lists_the_services(server: ServerThread) -> None:
         "ledger.v1.ResultsStoreService",
         "ledger.v1.EvaluationService",
         "ledger.v1.IngestionService",
+        "ledger.v1.SavingsService",
         "grpc.health.v1.Health",
         "grpc.reflection.v1.ServerReflection",
         "grpc.reflection.v1alpha.ServerReflection",

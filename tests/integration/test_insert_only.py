@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import BinaryIO
 
 import psycopg2
 import psycopg2.errors
 import pytest
+from sqlalchemy import Engine
 
 from ledger_server.domain.evaluations import outputs
 from ledger_server.domain.evaluations.commands import CreateEvaluation, UpdateEvaluation
@@ -29,6 +31,10 @@ from ledger_server.domain.results_store.estimates import (
     StoreEstimateCommand,
 )
 from ledger_server.domain.results_store.use_cases import ResultsStore
+from ledger_server.domain.savings.commands import EventInput, RecordInstanceCommand
+from ledger_server.domain.savings.policy import SavingsPolicy
+from ledger_server.domain.savings.recording import SavingsRecorder
+from ledger_server.domain.savings.records import EventKind
 from ledger_server.storage.database import SqlTransactions, make_engine
 from tests.support.database import connect
 
@@ -80,6 +86,7 @@ def seed_every_table(url: str) -> None:
         input_sha256=b"seed",
         caller="seed",
     )
+    seed_savings(engine)
     engine.dispose()
 
 
@@ -109,6 +116,29 @@ class _NoBlobs:
         raise AssertionError("an inline output read a blob")
 
 
+def seed_savings(engine: Engine) -> None:
+    """An instance stopped and started twice, then repriced: revisions, events, entries
+    (with a correction), its state and day totals, through the real use cases."""
+    transactions = SqlTransactions(engine)
+    recorder = SavingsRecorder(transactions, SavingsPolicy())
+    start = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    instance_id = f"seed-{uuid.uuid4()}"
+    recorder.record_instance(
+        RecordInstanceCommand(instance_id, "aws", 100, schedule_id="nights", effective_time=start),
+        None,
+    )
+    recorder.record_events(
+        [
+            EventInput(f"{instance_id}-{n}", instance_id, kind, start + timedelta(hours=n))
+            for n, kind in enumerate((EventKind.STOPPED, EventKind.STARTED, EventKind.STOPPED))
+        ],
+        None,
+    )
+    recorder.record_instance(
+        RecordInstanceCommand(instance_id, "aws", 200, effective_time=start), None
+    )
+
+
 @pytest.fixture
 def owner(database_url: str) -> Iterator[psycopg2.extensions.connection]:
     seed_every_table(database_url)
@@ -127,6 +157,11 @@ def test_schema_has_the_results_store_tables(database_url: str) -> None:
         "ledger.job_regions",
         "ledger.job_region_services",
         "ledger.request_ids",
+        "ledger.savings_instance_revisions",
+        "ledger.savings_events",
+        "ledger.savings_entries",
+        "ledger.savings_instance_states",
+        "ledger.savings_day_totals",
     } <= names
 
 

@@ -30,6 +30,7 @@ from ledger_server.domain.ingestion.records import (
 )
 from ledger_server.domain.ports import ClaimedRequest
 from ledger_server.domain.results_store.ports import ResultsRepository
+from ledger_server.domain.savings.ports import SavingsRepository
 
 T = TypeVar("T")
 
@@ -227,6 +228,10 @@ class MemoryUnitOfWork:
     @property
     def evaluation_logs(self) -> EvaluationLogRepository:
         raise NotImplementedError("the ingestion tests never store evaluation logs")
+
+    @property
+    def savings(self) -> SavingsRepository:
+        raise AssertionError("the ingestion use cases never reach the savings repository")
 
 
 class MemoryIngestionTransactions:

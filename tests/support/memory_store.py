@@ -28,6 +28,7 @@ from ledger_server.domain.results_store.estimates import (
     ServiceTotal,
 )
 from ledger_server.domain.results_store.ports import JobFilters, JobKey, JobOrder
+from ledger_server.domain.savings.ports import SavingsRepository
 from tests.support.memory_evaluation_logs import LogTables, MemoryEvaluationLogs
 from tests.support.memory_evaluations import EvaluationTables, MemoryEvaluations
 
@@ -203,6 +204,11 @@ class MemoryUnitOfWork:
         # Ingestion's rules are tested on their own and its storage against PostgreSQL
         # (set-wise SQL has no in-memory twin worth trusting); ResultsStore never asks.
         raise NotImplementedError("no in-memory ingestion repository")
+
+    @property
+    def savings(self) -> SavingsRepository:
+        """Savings use cases run on PostgreSQL in their tests (their writes are SQL)."""
+        raise AssertionError("the in-memory store has no savings repository")
 
 
 class MemoryTransactions:

@@ -17,6 +17,7 @@ from ledger_server.domain.evaluations.log_ports import EvaluationLogRepository
 from ledger_server.domain.evaluations.ports import EvaluationRepository
 from ledger_server.domain.ingestion.ports import IngestionRepository
 from ledger_server.domain.results_store.ports import ResultsRepository
+from ledger_server.domain.savings.ports import SavingsRepository
 
 T = TypeVar("T")
 
@@ -74,6 +75,9 @@ class UnitOfWork(Protocol):
 
     @property
     def ingestion(self) -> IngestionRepository: ...
+
+    @property
+    def savings(self) -> SavingsRepository: ...
 
 
 class Transactions(Protocol):

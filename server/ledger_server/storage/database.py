@@ -29,6 +29,7 @@ from ledger_server.storage.evaluations.repository import SqlEvaluationRepository
 from ledger_server.storage.ingestion.repository import SqlIngestionRepository
 from ledger_server.storage.request_ids import SqlRequestIds
 from ledger_server.storage.results_store.repository import SqlResultsRepository
+from ledger_server.storage.savings.repository import SqlSavingsRepository
 
 APP_ROLE = "ledger_app"
 T = TypeVar("T")
@@ -95,6 +96,7 @@ class SqlUnitOfWork:
         self.evaluations = SqlEvaluationRepository(connection)
         self.evaluation_logs = SqlEvaluationLogs(connection)
         self.ingestion = SqlIngestionRepository(connection)
+        self.savings = SqlSavingsRepository(connection)
 
     def lock(self, key: str) -> None:
         # A 64-bit hash of the key: distinct keys may rarely share a lock, which only

@@ -9,6 +9,7 @@ from ledger_server.storage.evaluations import log_tables as evaluation_log_table
 from ledger_server.storage.evaluations import tables as evaluations_tables
 from ledger_server.storage.ingestion import tables as ingestion_tables
 from ledger_server.storage.results_store import tables as results_store_tables
+from ledger_server.storage.savings import tables as savings_tables
 from ledger_server.storage.schema import SCHEMA, metadata
 
 __all__ = [
@@ -18,4 +19,5 @@ __all__ = [
     "ingestion_tables",
     "metadata",
     "results_store_tables",
+    "savings_tables",
 ]

@@ -1,0 +1,1 @@
+"""SavingsService: money saved by stopping instances, from stop/start events."""

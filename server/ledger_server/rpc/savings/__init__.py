@@ -1,0 +1,1 @@
+"""SavingsService servicer and its proto translation."""
