@@ -12,10 +12,12 @@ from ledger_server.domain import errors
 from ledger_server.domain.errors import FieldViolation
 from ledger_server.rpc.errors import (
     MAX_TEXT,
+    MAX_TRAILER_BYTES,
     MAX_VIOLATION_BYTES,
     internal_status,
     status_code,
     to_status,
+    trailer_bytes,
     unavailable_status,
 )
 from tests.support.leaks import assert_no_leak, status_texts
@@ -186,3 +188,21 @@ def test_violations_fill_the_budget_exactly_before_any_is_left_out() -> None:
     assert (len(exact.field_violations), dict(info.metadata)) == (30, {})
     _, info, over = decoded(to_status(errors.InvalidArgument([violation(i) for i in range(31)])))
     assert (len(over.field_violations), dict(info.metadata)) == (30, {"violations_left_out": "1"})
+
+
+def test_a_status_quoting_text_outside_ascii_still_fits_a_trailer() -> None:
+    # '𝄞' is 4 bytes of UTF-8: 12 on the wire as grpc-message, and base64 in the details.
+    clef = "𝄞" * 10_000
+    many = [FieldViolation(f"estimate.by_service[{i}].service", clef) for i in range(300)]
+    for error in [
+        errors.InvalidArgument(many, message=clef),
+        errors.FailedPrecondition(clef, metadata={f"k{i}": clef for i in range(5)}),
+    ]:
+        status = to_status(error)
+        assert trailer_bytes(status) <= MAX_TRAILER_BYTES < 8 * 1024
+        _, info, bad_request = decoded(status)
+        assert status.details.endswith("…")
+        if bad_request is not None:
+            shown = len(bad_request.field_violations)
+            assert shown >= 1
+            assert info.metadata["violations_left_out"] == str(300 - shown)

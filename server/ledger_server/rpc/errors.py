@@ -8,6 +8,7 @@ is logged with the traceback, so no SQL or stack trace ever reaches a caller.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import grpc
@@ -60,14 +61,24 @@ def _packed(message: object) -> any_pb2.Any:
 # details are kept well inside that, however many violations or however long the input.
 MAX_TEXT = 200
 MAX_VIOLATION_BYTES = 3000
+MAX_MESSAGE_WIRE_BYTES = 1024
+# Clients refuse a trailer above 8 KiB with rising odds (always above 16 KiB): a status
+# stays below this whatever the language of the input it quotes.
+MAX_TRAILER_BYTES = 6 * 1024
 
 
 def _short(text: str, limit: int = MAX_TEXT) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """At most `limit` characters and 2 x `limit` bytes of UTF-8 (base64 grows it again)."""
+    if len(text) <= limit and len(text.encode()) <= 2 * limit:
+        return text
+    text = text[: limit - 1]
+    while len(text.encode()) > 2 * limit - 3:
+        text = text[: len(text) * 3 // 4]
+    return text + "…"
 
 
-def _bad_request(violations: list[errors.FieldViolation]) -> tuple[Any, int]:
-    """The first violations that fit the budget, and how many were left out."""
+def _shown_violations(violations: list[errors.FieldViolation]) -> list[Any]:
+    """The first violations that fit the budget (the first always shows)."""
     shown: list[Any] = []
     size = 0
     for violation in violations:
@@ -78,24 +89,56 @@ def _bad_request(violations: list[errors.FieldViolation]) -> tuple[Any, int]:
         if shown and size > MAX_VIOLATION_BYTES:
             break
         shown.append(item)
-    return error_details_pb2.BadRequest(field_violations=shown), len(violations) - len(shown)
+    return shown
+
+
+def _wire_bytes(text: str) -> int:
+    """The size of `text` as grpc-message: UTF-8, percent-encoding all but printable ASCII."""
+    return sum(1 if 0x20 <= b <= 0x7E and b != 0x25 else 3 for b in text.encode())
+
+
+def _message(text: str) -> str:
+    """At most 600 characters and MAX_MESSAGE_WIRE_BYTES on the wire (a character outside
+    ASCII costs up to 12 bytes there)."""
+    text = _short(text, 600)
+    while _wire_bytes(text) > MAX_MESSAGE_WIRE_BYTES:
+        text = text[: len(text) * 3 // 4].removesuffix("…") + "…"
+    return text
+
+
+def trailer_bytes(status: grpc.Status) -> int:
+    """What a status costs in the trailer: grpc-message plus the (base64) details."""
+    size = len("grpc-message") + _wire_bytes(status.details)
+    for key, value in status.trailing_metadata:
+        raw = value.encode() if isinstance(value, str) else value
+        encoded = len(base64.b64encode(raw)) if key.endswith("-bin") else len(raw)
+        size += len(key) + encoded
+    return size
 
 
 def to_status(error: errors.LedgerError) -> grpc.Status:
     code = _codes(error)[1]
     metadata = {_short(k, 64): _short(v) for k, v in error.metadata.items()}
-    extra = []
+    message = _message(error.message)
+    violations: list[Any] = []
     if isinstance(error, errors.InvalidArgument):
-        bad_request, left_out = _bad_request(error.violations)
-        extra.append(_packed(bad_request))
-        if left_out:
-            metadata["violations_left_out"] = str(left_out)
-    info = error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN, metadata=metadata)
-    status = status_pb2.Status(
-        code=code, message=_short(error.message, 600), details=[_packed(info), *extra]
-    )
-    result: grpc.Status = rpc_status.to_status(status)
-    return result
+        violations = _shown_violations(error.violations)
+    while True:
+        shown_metadata = dict(metadata)
+        extra = []
+        if isinstance(error, errors.InvalidArgument):
+            extra.append(_packed(error_details_pb2.BadRequest(field_violations=violations)))
+            if len(error.violations) > len(violations):
+                shown_metadata["violations_left_out"] = str(len(error.violations) - len(violations))
+        info = error_details_pb2.ErrorInfo(
+            reason=error.reason, domain=DOMAIN, metadata=shown_metadata
+        )
+        status = status_pb2.Status(code=code, message=message, details=[_packed(info), *extra])
+        result: grpc.Status = rpc_status.to_status(status)
+        # Text outside ASCII grows fourfold on the wire: drop violations until it fits.
+        if trailer_bytes(result) <= MAX_TRAILER_BYTES or len(violations) <= 1:
+            return result
+        violations.pop()
 
 
 def internal_status(correlation_id: str) -> grpc.Status:
