@@ -1,0 +1,63 @@
+"""Savings rules at their edges: default clocks, strict tokens, the reporting zone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from ledger_server.domain.errors import InvalidArgument
+from ledger_server.domain.paging import encode_token
+from ledger_server.domain.savings.commands import RecordInstanceCommand
+from ledger_server.domain.savings.policy import SavingsPolicy
+from ledger_server.domain.savings.ranges import RangeRequest
+from ledger_server.domain.savings.recording import SavingsRecorder
+from ledger_server.domain.savings.reports import LIST_INSTANCE_SAVINGS, SavingsReports
+from tests.support.memory_savings import MemorySavingsTransactions
+from tests.unit.test_savings_use_cases import ONE_DAY, T0, Ledger
+
+AUCKLAND = ZoneInfo("Pacific/Auckland")  # UTC+13 in March
+
+
+@pytest.fixture
+def ledger() -> Ledger:
+    return Ledger()
+
+
+def test_default_clock_reports_as_of_a_utc_time() -> None:
+    reports = SavingsReports(MemorySavingsTransactions(), SavingsPolicy())
+    before = datetime.now(UTC)
+    as_of = reports.summary(RangeRequest(), "", "", 0).as_of
+    assert as_of.utcoffset() == timedelta(0)
+    assert before <= as_of <= datetime.now(UTC)
+
+
+def test_default_clock_records_a_revision_effective_now_in_utc() -> None:
+    recorder = SavingsRecorder(MemorySavingsTransactions(), SavingsPolicy())
+    before = datetime.now(UTC)
+    revision, corrections = recorder.record_instance(RecordInstanceCommand("db", "aws", 100), None)
+    assert revision.effective_time.utcoffset() == timedelta(0)
+    assert before <= revision.effective_time <= datetime.now(UTC)
+    assert corrections == 0
+
+
+def test_page_token_cents_refuse_anything_but_digits_and_a_sign(ledger: Ledger) -> None:
+    scope = ("2026-03-02", "2026-03-02", "", "savings_cents desc")
+    for cents in ("X5", "XX-5", "-X5", "5X"):
+        token = encode_token(LIST_INSTANCE_SAVINGS.rpc, scope, [cents, "a"])
+        with pytest.raises(InvalidArgument) as refused:
+            ledger.reports.instances(ONE_DAY, "", "", 0, token)
+        assert refused.value.violations[0].field == "page_token"
+
+
+def test_summary_month_to_date_is_the_month_of_the_reporting_zone(ledger: Ledger) -> None:
+    ledger.instance("a", 100)
+    ledger.night("a", 2, T0.replace(hour=1))  # 2026-03-02: $2
+    end_of_march = datetime(2026, 3, 31, 12, 0, tzinfo=UTC)  # April 1st in Auckland
+    reports = SavingsReports(
+        ledger.transactions, SavingsPolicy(zone=AUCKLAND), clock=lambda: end_of_march
+    )
+    summary = reports.summary(RangeRequest(), "", "", 0)
+    assert summary.month_to_date_cents == 0
+    assert summary.days.last.isoformat() == "2026-04-01"
