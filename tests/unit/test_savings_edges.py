@@ -13,9 +13,10 @@ from ledger_server.domain.savings.commands import RecordInstanceCommand
 from ledger_server.domain.savings.policy import SavingsPolicy
 from ledger_server.domain.savings.ranges import RangeRequest
 from ledger_server.domain.savings.recording import SavingsRecorder
+from ledger_server.domain.savings.records import EventKind
 from ledger_server.domain.savings.reports import LIST_INSTANCE_SAVINGS, SavingsReports
 from tests.support.memory_savings import MemorySavingsTransactions
-from tests.unit.test_savings_use_cases import ONE_DAY, T0, Ledger
+from tests.unit.test_savings_use_cases import NOW, ONE_DAY, T0, Ledger
 
 AUCKLAND = ZoneInfo("Pacific/Auckland")  # UTC+13 in March
 
@@ -61,3 +62,19 @@ def test_summary_month_to_date_is_the_month_of_the_reporting_zone(ledger: Ledger
     summary = reports.summary(RangeRequest(), "", "", 0)
     assert summary.month_to_date_cents == 0
     assert summary.days.last.isoformat() == "2026-04-01"
+
+
+def test_instance_report_of_a_running_instance_has_nothing_ongoing(ledger: Ledger) -> None:
+    ledger.instance("db", 100)
+    ledger.night("db", 2, T0.replace(hour=1))
+    report = ledger.reports.instance("db", ONE_DAY)
+    assert (report.ongoing_cents, report.savings_cents) == (0, 200)
+    assert [p.ongoing for p in report.periods] == [False]
+
+
+def test_instance_report_ongoing_period_is_capped_at_the_cap_instant(ledger: Ledger) -> None:
+    ledger.instance("db", 60)
+    ledger.events("db", (EventKind.STOPPED, NOW - timedelta(days=7)))  # capped right now
+    [period] = ledger.reports.instance("db", RangeRequest(preset=3)).periods
+    assert (period.capped, period.ongoing) == (True, True)
+    assert period.stopped_micros == 7 * 24 * 3_600_000_000
