@@ -78,3 +78,12 @@ def test_instance_report_ongoing_period_is_capped_at_the_cap_instant(ledger: Led
     [period] = ledger.reports.instance("db", RangeRequest(preset=3)).periods
     assert (period.capped, period.ongoing) == (True, True)
     assert period.stopped_micros == 7 * 24 * 3_600_000_000
+
+
+def test_export_instances_of_an_empty_range_resume_from_the_start(ledger: Ledger) -> None:
+    empty = ledger.reports.export_chunk(ONE_DAY, True, "")
+    assert (empty.text.count("\r\n"), empty.last) == (1, True)  # the header row only
+    ledger.instance("A1", 60)  # an id before any placeholder a resumed export could skip to
+    ledger.night("A1", 1, T0.replace(hour=1))
+    resumed = ledger.reports.export_chunk(ONE_DAY, True, empty.resume_token)
+    assert (resumed.text, resumed.last) == ("A1,name A1,,60,60,USD\r\n", True)
