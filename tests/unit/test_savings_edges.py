@@ -87,3 +87,34 @@ def test_export_instances_of_an_empty_range_resume_from_the_start(ledger: Ledger
     ledger.night("A1", 1, T0.replace(hour=1))
     resumed = ledger.reports.export_chunk(ONE_DAY, True, empty.resume_token)
     assert (resumed.text, resumed.last) == ("A1,name A1,,60,60,USD\r\n", True)
+
+
+def test_export_days_of_one_day_show_its_savings(ledger: Ledger) -> None:
+    ledger.instance("a", 100)
+    ledger.night("a", 2, T0.replace(hour=1))
+    chunk = ledger.reports.export_chunk(ONE_DAY, False, "")
+    assert chunk.text.splitlines() == [
+        "date,savings_cents,stopped_minutes,currency_code",
+        "2026-03-02,200,120,USD",
+    ]
+    assert chunk.last
+
+
+def test_export_days_chunks_hold_500_days(ledger: Ledger) -> None:
+    request = RangeRequest(0, "2025-01-01", "2026-05-20")  # 505 days
+    first = ledger.reports.export_chunk(request, False, "")
+    days = [row.split(",")[0] for row in first.text.splitlines()[1:]]
+    assert (len(days), days[-1], first.last) == (500, "2026-05-15", False)
+    rest = ledger.reports.export_chunk(request, False, first.resume_token)
+    assert [row.split(",")[0] for row in rest.text.splitlines()] == [
+        f"2026-05-{day}" for day in range(16, 21)
+    ]
+    assert rest.last
+
+
+def test_export_instances_of_exactly_one_chunk_end_there(ledger: Ledger) -> None:
+    for n in range(500):
+        ledger.instance(f"i{n:03d}", 60)
+        ledger.night(f"i{n:03d}", 1, T0.replace(hour=1))
+    chunk = ledger.reports.export_chunk(ONE_DAY, True, "")
+    assert (chunk.text.count("\r\n"), chunk.last) == (501, True)
