@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -118,3 +119,11 @@ def test_export_instances_of_exactly_one_chunk_end_there(ledger: Ledger) -> None
         ledger.night(f"i{n:03d}", 1, T0.replace(hour=1))
     chunk = ledger.reports.export_chunk(ONE_DAY, True, "")
     assert (chunk.text.count("\r\n"), chunk.last) == (501, True)
+
+
+def test_summary_top_savers_name_their_instance_and_schedule(ledger: Ledger) -> None:
+    ledger.instance("a", 100, "nights")
+    ledger.night("a", 2, T0.replace(hour=1))
+    [saver] = ledger.reports.summary(ONE_DAY, "", "", 0).top_savers
+    assert (saver.instance_id, saver.name, saver.schedule_id) == ("a", "name a", "nights")
+    assert (saver.savings_cents, saver.share_percent) == (200, Decimal("100.00"))
