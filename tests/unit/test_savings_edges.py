@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ledger_server.domain.errors import InvalidArgument
+from ledger_server.domain.errors import FailedPrecondition, InvalidArgument
 from ledger_server.domain.paging import encode_token
 from ledger_server.domain.savings.commands import RecordInstanceCommand
 from ledger_server.domain.savings.policy import SavingsPolicy
@@ -127,3 +127,11 @@ def test_summary_top_savers_name_their_instance_and_schedule(ledger: Ledger) -> 
     [saver] = ledger.reports.summary(ONE_DAY, "", "", 0).top_savers
     assert (saver.instance_id, saver.name, saver.schedule_id) == ("a", "name a", "nights")
     assert (saver.savings_cents, saver.share_percent) == (200, Decimal("100.00"))
+
+
+def test_record_events_of_an_unrecorded_instance_say_what_to_do(ledger: Ledger) -> None:
+    with pytest.raises(FailedPrecondition) as refused:
+        ledger.events("ghost", (EventKind.STOPPED, T0))
+    assert refused.value.message == (
+        "instance 'ghost' was never recorded; record it with RecordInstance before its events"
+    )
