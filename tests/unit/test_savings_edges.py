@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ledger_server.domain.errors import FailedPrecondition, InvalidArgument
+from ledger_server.domain.errors import AlreadyExists, FailedPrecondition, InvalidArgument
+from ledger_server.domain.idempotency import RequestKey
 from ledger_server.domain.paging import encode_token
-from ledger_server.domain.savings.commands import RecordInstanceCommand
+from ledger_server.domain.savings.commands import EventInput, RecordInstanceCommand
 from ledger_server.domain.savings.policy import SavingsPolicy
 from ledger_server.domain.savings.ranges import RangeRequest
 from ledger_server.domain.savings.recording import SavingsRecorder
@@ -134,4 +135,21 @@ def test_record_events_of_an_unrecorded_instance_say_what_to_do(ledger: Ledger) 
         ledger.events("ghost", (EventKind.STOPPED, T0))
     assert refused.value.message == (
         "instance 'ghost' was never recorded; record it with RecordInstance before its events"
+    )
+
+
+def test_request_id_reused_for_another_body_names_the_rpc(ledger: Ledger) -> None:
+    command = RecordInstanceCommand("db", "aws", 7, effective_time=T0)
+    ledger.recorder.record_instance(command, RequestKey("r", b"x"))
+    with pytest.raises(AlreadyExists) as refused:
+        ledger.recorder.record_instance(command, RequestKey("r", b"y"))
+    assert refused.value.message == (
+        "request_id was already used for a different RecordInstance request"
+    )
+    stop = [EventInput("e", "db", int(EventKind.STOPPED), T0)]
+    ledger.recorder.record_events(stop, RequestKey("r", b"x"))
+    with pytest.raises(AlreadyExists) as refused:
+        ledger.recorder.record_events(stop, RequestKey("r", b"y"))
+    assert refused.value.message == (
+        "request_id was already used for a different RecordInstanceEvents request"
     )
