@@ -153,3 +153,23 @@ def test_request_id_reused_for_another_body_names_the_rpc(ledger: Ledger) -> Non
     assert refused.value.message == (
         "request_id was already used for a different RecordInstanceEvents request"
     )
+
+
+def test_reconcile_stop_evidence_inside_a_stop_corrects_nothing(ledger: Ledger) -> None:
+    ledger.instance("db", 100)
+    ledger.night("db", 2, T0.replace(hour=1))
+    again = ledger.events("db", (EventKind.OBSERVED_STOPPED, T0.replace(hour=2)))
+    assert again == 0
+    summary = ledger.reports.summary(ONE_DAY, "", "db", 0)
+    assert (summary.savings_cents, summary.stopped_micros) == (200, 2 * 3_600_000_000)
+
+
+def test_reconcile_reversal_takes_back_the_stopped_time_too(ledger: Ledger) -> None:
+    ledger.instance("db", 100)
+    ledger.night("db", 2, T0.replace(hour=1))
+    corrections = ledger.events("db", (EventKind.STARTED, T0.replace(hour=2)))  # late
+    assert corrections == 1
+    summary = ledger.reports.summary(ONE_DAY, "", "db", 0)
+    assert (summary.savings_cents, summary.stopped_micros) == (100, 3_600_000_000)
+    report = ledger.reports.instance("db", ONE_DAY)
+    assert (report.savings_cents, report.stopped_micros) == (100, 3_600_000_000)
