@@ -173,3 +173,15 @@ def test_reconcile_reversal_takes_back_the_stopped_time_too(ledger: Ledger) -> N
     assert (summary.savings_cents, summary.stopped_micros) == (100, 3_600_000_000)
     report = ledger.reports.instance("db", ONE_DAY)
     assert (report.savings_cents, report.stopped_micros) == (100, 3_600_000_000)
+
+
+def test_reconcile_reprices_a_later_period_after_an_unchanged_one(ledger: Ledger) -> None:
+    ledger.instance("db", 100)
+    ledger.night("db", 2, T0.replace(hour=1))  # 01:00 to 03:00, begun at $1/h
+    ledger.night("db", 2)  # 20:00 to 22:00
+    _, corrections = ledger.recorder.record_instance(
+        RecordInstanceCommand("db", "aws", 300, effective_time=T0.replace(hour=2)), None
+    )
+    assert corrections == 1  # only the evening's period, begun after the new rate
+    summary = ledger.reports.summary(ONE_DAY, "", "db", 0)
+    assert (summary.savings_cents, summary.stopped_micros) == (800, 4 * 3_600_000_000)
