@@ -11,11 +11,12 @@ import pytest
 from ledger_server.domain.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 from ledger_server.domain.idempotency import RequestKey
 from ledger_server.domain.paging import encode_token
+from ledger_server.domain.savings import calculator
 from ledger_server.domain.savings.commands import EventInput, RecordInstanceCommand
 from ledger_server.domain.savings.policy import SavingsPolicy
 from ledger_server.domain.savings.ranges import RangeRequest
 from ledger_server.domain.savings.recording import SavingsRecorder
-from ledger_server.domain.savings.records import EventKind
+from ledger_server.domain.savings.records import EventKind, InstanceEvent, StopPeriod
 from ledger_server.domain.savings.reports import LIST_INSTANCE_SAVINGS, SavingsReports
 from tests.support.memory_savings import MemorySavingsTransactions
 from tests.unit.test_savings_use_cases import NOW, ONE_DAY, T0, Ledger
@@ -185,3 +186,30 @@ def test_reconcile_reprices_a_later_period_after_an_unchanged_one(ledger: Ledger
     assert corrections == 1  # only the evening's period, begun after the new rate
     summary = ledger.reports.summary(ONE_DAY, "", "db", 0)
     assert (summary.savings_cents, summary.stopped_micros) == (800, 4 * 3_600_000_000)
+
+
+def _event(event_id: str, kind: EventKind, at: datetime, schedule_id: str = "") -> InstanceEvent:
+    return InstanceEvent(event_id, "db", kind, at, schedule_id=schedule_id)
+
+
+def test_stop_periods_stop_and_start_at_one_instant_leave_it_stopped() -> None:
+    events = [_event("a-stop", EventKind.STOPPED, T0), _event("b-start", EventKind.STARTED, T0)]
+    assert calculator.stop_periods(events, None) == [StopPeriod(T0, None, False, "", None)]
+
+
+def test_stop_periods_open_stop_without_a_cap_is_uncapped() -> None:
+    events = [_event("s", EventKind.STOPPED, T0, schedule_id="nights")]
+    assert calculator.stop_periods(events, None) == [StopPeriod(T0, None, False, "nights", None)]
+    week = timedelta(days=7)
+    assert calculator.stop_periods(events, week) == [
+        StopPeriod(T0, None, False, "nights", T0 + week)
+    ]
+
+
+def test_stop_periods_stop_evidence_exactly_at_the_cap_begins_a_new_period() -> None:
+    week = timedelta(days=7)
+    events = [_event("s1", EventKind.STOPPED, T0), _event("s2", EventKind.STOPPED, T0 + week)]
+    assert calculator.stop_periods(events, week) == [
+        StopPeriod(T0, T0 + week, True, "", T0 + week),
+        StopPeriod(T0 + week, None, False, "", T0 + 2 * week),
+    ]
