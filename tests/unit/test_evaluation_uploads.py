@@ -1,0 +1,157 @@
+"""What a caller sees of streamed outputs: which output an upload wrote, what the version
+it appended carries over, the bytes kept for it, and where a cached version is read."""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from ledger_server.domain.errors import DataLoss, FailedPrecondition
+from ledger_server.domain.evaluations import outputs
+from ledger_server.domain.evaluations.commands import CreateEvaluation, TaskUpdate
+from ledger_server.domain.evaluations.records import (
+    Change,
+    Channel,
+    Compression,
+    Content,
+    Evaluation,
+    Location,
+    Status,
+    TaskState,
+)
+from ledger_server.domain.evaluations.use_cases import Evaluations
+from ledger_server.domain.evaluations.version_cache import LocalVersions, TwoLevels
+from tests.support.memory_store import MemoryTransactions
+
+T0 = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(seconds=1)
+        return self.now
+
+
+class NoBlobs:
+    def put(self, sha256: bytes, data: bytes) -> None:
+        raise AssertionError("small contents stay in the database")
+
+    def open(self, sha256: bytes) -> object:
+        raise AssertionError("small contents stay in the database")
+
+
+def prepared(data: bytes) -> outputs.PreparedContent:
+    return outputs.prepare(data, NoBlobs(), outputs.Thresholds())  # type: ignore[arg-type]
+
+
+def test_record_output_of_the_output_channel_writes_only_the_output() -> None:
+    evaluations = Evaluations(MemoryTransactions(), clock=Clock())
+    e = evaluations.create(CreateEvaluation(code="x", evaluation_id="e1"), None)
+    written = evaluations.record_output("e1", Channel.OUTPUT, prepared(b"hello"), "up-1")
+    assert written.output is not None and written.output.preview == "hello"
+    assert written.error is None
+    assert (written.version, written.change) == (2, Change.OUTPUT_WRITTEN)
+    assert written.update_time == T0 + timedelta(seconds=2) > e.update_time
+    finished = evaluations.finished_upload("up-1")
+    assert finished is not None and finished.channel is Channel.OUTPUT
+    assert finished.size == 5
+
+
+def test_record_output_of_the_error_channel_keeps_the_output_written_before() -> None:
+    evaluations = Evaluations(MemoryTransactions(), clock=Clock())
+    evaluations.create(CreateEvaluation(code="x", evaluation_id="e1"), None)
+    evaluations.record_output("e1", Channel.OUTPUT, prepared(b"out"), "up-1")
+    written = evaluations.record_output("e1", Channel.ERROR, prepared(b"boom!"), "up-2")
+    assert written.output is not None and written.output.preview == "out"
+    assert written.error is not None and written.error.preview == "boom!"
+    finished = evaluations.finished_upload("up-2")
+    assert finished is not None and finished.size == 5
+
+
+def test_record_output_keeps_the_task_a_report_recorded() -> None:
+    evaluations = Evaluations(MemoryTransactions(), clock=Clock())
+    evaluations.create(CreateEvaluation(code="x", evaluation_id="e1"), None)
+    evaluations.apply_task_update(TaskUpdate("e1", "t1", TaskState.STARTED))
+    written = evaluations.record_output("e1", Channel.OUTPUT, prepared(b"hello"), "up-1")
+    assert written.task is not None and written.task.task_id == "t1"
+    assert written.status is Status.RUNNING
+
+
+def test_record_output_to_a_finished_evaluation_names_it() -> None:
+    evaluations = Evaluations(MemoryTransactions(), clock=Clock())
+    evaluations.create(CreateEvaluation(code="x", evaluation_id="e1", status=Status.FAILED), None)
+    with pytest.raises(FailedPrecondition) as refused:
+        evaluations.record_output("e1", Channel.OUTPUT, prepared(b"late"), "up-1")
+    assert refused.value.reason == "EVALUATION_FINISHED"
+    assert refused.value.message == (
+        "evaluation 'e1' is failed, a final status: it takes no more changes"
+    )
+
+
+def test_content_bytes_are_what_the_database_keeps_for_a_content() -> None:
+    evaluations = Evaluations(MemoryTransactions(), clock=Clock())
+    evaluations.create(CreateEvaluation(code="x", evaluation_id="e1"), None)
+    written = evaluations.record_output("e1", Channel.OUTPUT, prepared(b"hello"), "up-1")
+    assert written.output is not None
+    assert evaluations.content_bytes(written.output) == b"hello"
+
+
+def _content(data: bytes, compression: Compression, stored: bytes) -> Content:
+    zipped = compression is Compression.ZLIB
+    location = Location.DATABASE_COMPRESSED if zipped else Location.DATABASE_INLINE
+    return Content(
+        hashlib.sha256(data).digest(), len(data), location, compression, len(stored), "", False
+    )
+
+
+def test_decoded_returns_inline_bytes_as_they_are() -> None:
+    content = _content(b"plain text", Compression.NONE, b"plain text")
+    assert outputs.decoded(content, b"plain text") == b"plain text"
+
+
+def test_decoded_refuses_bytes_of_the_right_length_but_another_digest() -> None:
+    content = _content(b"abc", Compression.NONE, b"abc")
+    with pytest.raises(DataLoss) as refused:
+        outputs.decoded(content, b"abd")
+    assert refused.value.reason == "CONTENT_CORRUPTED"
+
+
+def test_decoded_refuses_compressed_bytes_that_do_not_inflate() -> None:
+    content = _content(b"abc", Compression.ZLIB, zlib.compress(b"abc"))
+    with pytest.raises(DataLoss) as refused:
+        outputs.decoded(content, b"not zlib at all")
+    assert refused.value.reason == "CONTENT_CORRUPTED"
+    assert refused.value.metadata == {"sha256": content.sha256_hex}
+
+
+def test_decoded_refuses_bytes_of_another_length() -> None:
+    content = _content(b"abc", Compression.NONE, b"abc")
+    with pytest.raises(DataLoss) as refused:
+        outputs.decoded(content, b"abcd")
+    assert refused.value.metadata == {"sha256": content.sha256_hex}
+
+
+class Refusing:
+    """A shared cache that must not be asked."""
+
+    def get(self, evaluation_id: str, version: int) -> Evaluation | None:
+        raise AssertionError("a local hit does not ask the shared cache")
+
+    def put(self, evaluation: Evaluation) -> None: ...
+
+
+def test_two_levels_answer_a_local_hit_without_asking_the_shared_cache() -> None:
+    first = Evaluation("e", 1, Status.QUEUED, "go", T0, T0, Change.CREATED)
+    local = LocalVersions()
+    local.put(first)
+    local.put(replace(first, version=2))
+    both = TwoLevels(local, Refusing())
+    assert both.get("e", 1) == first
+    assert both.get("e", 2) == replace(first, version=2)
