@@ -155,3 +155,57 @@ def test_two_levels_answer_a_local_hit_without_asking_the_shared_cache() -> None
     both = TwoLevels(local, Refusing())
     assert both.get("e", 1) == first
     assert both.get("e", 2) == replace(first, version=2)
+
+
+class SetClock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_get_evaluation_reads_storage_on_a_cache_miss_and_keeps_what_it_read() -> None:
+    db = MemoryTransactions()
+    Evaluations(db, clock=Clock()).create(CreateEvaluation(code="x", evaluation_id="e1"), None)
+    cache = LocalVersions()
+    other_process = Evaluations(db, clock=Clock(), cache=cache)
+    assert cache.get("e1", 1) is None
+    read = other_process.get("e1")
+    assert (read.evaluation_id, read.version) == ("e1", 1)
+    assert cache.get("e1", 1) == read
+
+
+def _two_hours() -> Evaluations:
+    """One evaluation created at 10:15 (output of 5 bytes), one at 11:15."""
+    clock = SetClock(datetime(2026, 6, 1, 10, 15, tzinfo=UTC))
+    evaluations = Evaluations(MemoryTransactions(), clock=clock)
+    evaluations.create(CreateEvaluation(code="x", evaluation_id="early"), None)
+    evaluations.record_output("early", Channel.OUTPUT, prepared(b"hello"), "up-1")
+    clock.now = datetime(2026, 6, 1, 11, 15, tzinfo=UTC)
+    evaluations.create(CreateEvaluation(code="x", evaluation_id="late"), None)
+    return evaluations
+
+
+def test_statistics_without_bounds_count_every_hour() -> None:
+    evaluations = _two_hours()
+    everything = evaluations.statistics(None, None)
+    assert (everything.evaluations, everything.output_bytes) == (2, 5)
+    since = evaluations.statistics(datetime(2026, 6, 1, 10, 59, tzinfo=UTC), None)
+    assert (since.evaluations, since.output_bytes) == (2, 5)
+    until = evaluations.statistics(None, datetime(2026, 6, 1, 11, 0, tzinfo=UTC))
+    assert (until.evaluations, until.output_bytes) == (1, 5)
+
+
+def test_statistics_end_inside_an_hour_takes_that_hour_and_no_later() -> None:
+    evaluations = _two_hours()
+    first_hour = evaluations.statistics(None, datetime(2026, 6, 1, 10, 30, tzinfo=UTC))
+    assert (first_hour.evaluations, first_hour.output_bytes) == (1, 5)
+    both = evaluations.statistics(None, datetime(2026, 6, 1, 11, 0, 1, tzinfo=UTC))
+    assert both.evaluations == 2
+
+
+def test_statistics_up_to_the_last_moment_a_time_can_hold_count_everything() -> None:
+    evaluations = _two_hours()
+    last = datetime.max.replace(tzinfo=UTC)
+    assert evaluations.statistics(None, last).evaluations == 2
