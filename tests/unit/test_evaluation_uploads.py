@@ -10,9 +10,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ledger_server.domain.errors import DataLoss, FailedPrecondition
-from ledger_server.domain.evaluations import outputs
-from ledger_server.domain.evaluations.commands import CreateEvaluation, TaskUpdate
+from ledger_server.domain.errors import (
+    AlreadyExists,
+    DataLoss,
+    FailedPrecondition,
+    NotFound,
+    Violations,
+)
+from ledger_server.domain.evaluations import outputs, rules
+from ledger_server.domain.evaluations.commands import AddEvent, CreateEvaluation, TaskUpdate
 from ledger_server.domain.evaluations.records import (
     Change,
     Channel,
@@ -25,6 +31,7 @@ from ledger_server.domain.evaluations.records import (
 )
 from ledger_server.domain.evaluations.use_cases import Evaluations
 from ledger_server.domain.evaluations.version_cache import LocalVersions, TwoLevels
+from ledger_server.domain.idempotency import RequestKey
 from tests.support.memory_store import MemoryTransactions
 
 T0 = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
@@ -209,3 +216,44 @@ def test_statistics_up_to_the_last_moment_a_time_can_hold_count_everything() -> 
     evaluations = _two_hours()
     last = datetime.max.replace(tzinfo=UTC)
     assert evaluations.statistics(None, last).evaluations == 2
+
+
+def _key(request_id: str, body: bytes) -> RequestKey:
+    return RequestKey(request_id, hashlib.sha256(body).digest())
+
+
+def test_add_evaluation_event_reusing_a_request_id_names_the_method() -> None:
+    evaluations = Evaluations(MemoryTransactions(), clock=Clock())
+    evaluations.create(CreateEvaluation(code="x", evaluation_id="e1"), None)
+    evaluations.add_event(AddEvent("e1", "note"), _key("r1", b"one"))
+    with pytest.raises(AlreadyExists) as refused:
+        evaluations.add_event(AddEvent("e1", "note"), _key("r1", b"two"))
+    assert refused.value.message == (
+        "request_id was already used for a different AddEvaluationEvent request"
+    )
+
+
+def test_add_evaluation_event_replayed_after_its_event_is_gone_is_not_found() -> None:
+    db = MemoryTransactions()
+    evaluations = Evaluations(db, clock=Clock())
+    evaluations.create(CreateEvaluation(code="x", evaluation_id="e1"), None)
+    evaluations.add_event(AddEvent("e1", "note"), _key("r1", b"one"))
+    (event_key,) = [k for k, e in db.tables.evaluations.events if e.type == "note"]
+    db.tables.evaluations.events[:] = [
+        (k, e) for k, e in db.tables.evaluations.events if k != event_key
+    ]
+    with pytest.raises(NotFound) as refused:
+        evaluations.add_event(AddEvent("e1", "note"), _key("r1", b"one"))
+    assert refused.value.message == f"evaluation_event {str(event_key)!r} not found"
+    assert refused.value.reason == "EVALUATION_EVENT_NOT_FOUND"
+    assert refused.value.metadata == {"resource": "evaluation_event", "id": str(event_key)}
+
+
+def test_apply_task_update_accepts_the_most_retries_and_no_more() -> None:
+    violations = Violations()
+    rules.check_task("t", rules.MAX_RETRIES, violations)
+    assert not violations
+    rules.check_task("t", rules.MAX_RETRIES + 1, violations)
+    assert [(v.field, v.description) for v in violations.items] == [
+        ("retries", "must be from 0 to 1000000")
+    ]
