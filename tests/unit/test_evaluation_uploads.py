@@ -257,3 +257,24 @@ def test_apply_task_update_accepts_the_most_retries_and_no_more() -> None:
     assert [(v.field, v.description) for v in violations.items] == [
         ("retries", "must be from 0 to 1000000")
     ]
+
+
+def test_prepare_describes_a_large_output_as_in_the_blob_store() -> None:
+    class Kept:
+        def __init__(self) -> None:
+            self.stored: dict[bytes, bytes] = {}
+
+        def put(self, sha256: bytes, data: bytes) -> None:
+            self.stored[sha256] = data
+
+        def open(self, sha256: bytes) -> object:
+            raise AssertionError
+
+    data = b"y" * (outputs.Thresholds().compress_max + 1)
+    made = outputs.prepare(data, Kept(), outputs.Thresholds())  # type: ignore[arg-type]
+    assert made.stored is None
+    assert (made.content.location, made.content.compression) == (
+        Location.BLOB_STORE,
+        Compression.NONE,
+    )
+    assert (made.content.size, made.content.stored_bytes) == (len(data), len(data))
