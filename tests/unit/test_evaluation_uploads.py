@@ -14,6 +14,7 @@ from ledger_server.domain.errors import (
     AlreadyExists,
     DataLoss,
     FailedPrecondition,
+    InvalidArgument,
     NotFound,
     Violations,
 )
@@ -278,3 +279,68 @@ def test_prepare_describes_a_large_output_as_in_the_blob_store() -> None:
         Compression.NONE,
     )
     assert (made.content.size, made.content.stored_bytes) == (len(data), len(data))
+
+
+def _deleted_with_events() -> Evaluations:
+    evaluations = Evaluations(MemoryTransactions(), clock=Clock())
+    evaluations.create(CreateEvaluation(code="x", evaluation_id="e1"), None)
+    for n in range(3):
+        evaluations.add_event(AddEvent("e1", "note", f"n{n}"), None)
+    evaluations.delete("e1", 0, None)
+    return evaluations
+
+
+def test_list_versions_and_events_of_a_deleted_evaluation_only_when_shown() -> None:
+    evaluations = _deleted_with_events()
+    with pytest.raises(NotFound):
+        evaluations.list_versions("e1", 0, "")
+    with pytest.raises(NotFound):
+        evaluations.list_events("e1", 0, "")
+    versions = evaluations.list_versions("e1", 0, "", show_deleted=True).items
+    assert [v.version for v in versions] == [1, 2]
+    events = evaluations.list_events("e1", 0, "", show_deleted=True).items
+    assert len(events) == 5
+
+
+def test_list_versions_and_events_tokens_belong_to_their_show_deleted() -> None:
+    evaluations = _deleted_with_events()
+    versions = evaluations.list_versions("e1", 1, "", show_deleted=True)
+    events = evaluations.list_events("e1", 1, "", show_deleted=True)
+    evaluations.create(CreateEvaluation(code="x", evaluation_id="e2"), None)
+    with pytest.raises(InvalidArgument):
+        evaluations.list_versions("e1", 1, versions.next_page_token, show_deleted=False)
+    with pytest.raises(InvalidArgument):
+        evaluations.list_events("e1", 1, events.next_page_token, show_deleted=False)
+    with pytest.raises(InvalidArgument):
+        evaluations.list_events("e2", 1, events.next_page_token, show_deleted=True)
+
+
+def test_list_events_pages_through_every_entry_once() -> None:
+    evaluations = _deleted_with_events()
+    seen: list[str] = []
+    token = ""
+    while True:
+        page = evaluations.list_events("e1", 2, token, show_deleted=True)
+        seen += [e.message for e in page.items]
+        token = page.next_page_token
+        if not token:
+            break
+    assert seen == [
+        "version 1: created as queued",
+        "n0",
+        "n1",
+        "n2",
+        "version 2: deleted",
+    ]
+
+
+def test_list_running_starts_from_the_first_id() -> None:
+    evaluations = Evaluations(MemoryTransactions(), clock=Clock())
+    for name in ("b2", "A1", "0z"):
+        evaluations.create(
+            CreateEvaluation(code="x", evaluation_id=name, status=Status.RUNNING), None
+        )
+    page = evaluations.list_running(2, "")
+    assert [e.evaluation_id for e in page.items] == ["0z", "A1"]
+    rest = evaluations.list_running(2, page.next_page_token)
+    assert [e.evaluation_id for e in rest.items] == ["b2"] and not rest.next_page_token
