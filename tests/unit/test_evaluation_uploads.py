@@ -19,7 +19,13 @@ from ledger_server.domain.errors import (
     Violations,
 )
 from ledger_server.domain.evaluations import outputs, rules
-from ledger_server.domain.evaluations.commands import AddEvent, CreateEvaluation, TaskUpdate
+from ledger_server.domain.evaluations.commands import (
+    AddEvent,
+    CreateEvaluation,
+    EvaluationFilters,
+    TaskUpdate,
+    UpdateEvaluation,
+)
 from ledger_server.domain.evaluations.records import (
     Change,
     Channel,
@@ -344,3 +350,55 @@ def test_list_running_starts_from_the_first_id() -> None:
     assert [e.evaluation_id for e in page.items] == ["0z", "A1"]
     rest = evaluations.list_running(2, page.next_page_token)
     assert [e.evaluation_id for e in rest.items] == ["b2"] and not rest.next_page_token
+
+
+def test_metadata_changes_removing_an_absent_key_change_nothing() -> None:
+    assert rules.merged_metadata({"a": 1}, {"gone": None}) == {"a": 1}
+
+
+def test_update_evaluation_refusals_name_the_evaluation_and_method() -> None:
+    evaluations = Evaluations(MemoryTransactions(), clock=Clock())
+    evaluations.create(CreateEvaluation(code="x", evaluation_id="e1", status=Status.RUNNING), None)
+    with pytest.raises(FailedPrecondition) as illegal:
+        evaluations.update(UpdateEvaluation("e1", status=Status.PROVISIONING), None)
+    assert illegal.value.message == "evaluation 'e1' cannot move from running to provisioning"
+    evaluations.update(UpdateEvaluation("e1", metadata_changes={"a": 1}), _key("r1", b"one"))
+    with pytest.raises(AlreadyExists) as reused:
+        evaluations.update(UpdateEvaluation("e1", metadata_changes={"a": 2}), _key("r1", b"two"))
+    assert reused.value.message == (
+        "request_id was already used for a different UpdateEvaluation request"
+    )
+    evaluations.update(UpdateEvaluation("e1", status=Status.COMPLETED), None)
+    with pytest.raises(FailedPrecondition) as finished:
+        evaluations.update(UpdateEvaluation("e1", metadata_changes={"a": 3}), None)
+    assert finished.value.message == (
+        "evaluation 'e1' is completed, a final status: it takes no more changes"
+    )
+
+
+def test_list_evaluations_with_only_a_start_time_lists_from_it() -> None:
+    evaluations = Evaluations(MemoryTransactions(), clock=Clock())
+    evaluations.create(CreateEvaluation(code="x", evaluation_id="e1"), None)
+    since = EvaluationFilters(start_time=T0)
+    assert [e.evaluation_id for e in evaluations.list(since, 0, "").items] == ["e1"]
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        EvaluationFilters(status=Status.QUEUED),
+        EvaluationFilters(start_time=T0),
+        EvaluationFilters(end_time=T0 + timedelta(days=1)),
+        EvaluationFilters(show_deleted=True),
+    ],
+)
+def test_list_evaluations_token_belongs_to_its_filters(filters: EvaluationFilters) -> None:
+    evaluations = Evaluations(MemoryTransactions(), clock=Clock())
+    for name in ("e1", "e2"):
+        evaluations.create(CreateEvaluation(code="x", evaluation_id=name), None)
+    token = evaluations.list(filters, 1, "").next_page_token
+    assert token
+    with pytest.raises(InvalidArgument) as refused:
+        evaluations.list(EvaluationFilters(), 1, token)
+    assert refused.value.violations[0].field == "page_token"
+    assert [e.evaluation_id for e in evaluations.list(filters, 1, token).items] == ["e1"]
