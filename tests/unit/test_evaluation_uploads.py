@@ -402,3 +402,12 @@ def test_list_evaluations_token_belongs_to_its_filters(filters: EvaluationFilter
         evaluations.list(EvaluationFilters(), 1, token)
     assert refused.value.violations[0].field == "page_token"
     assert [e.evaluation_id for e in evaluations.list(filters, 1, token).items] == ["e1"]
+
+
+def test_update_evaluation_answers_with_the_merged_metadata() -> None:
+    evaluations = Evaluations(MemoryTransactions(), clock=Clock())
+    evaluations.create(CreateEvaluation(code="x", evaluation_id="e1", metadata={"a": 1}), None)
+    changed = evaluations.update(UpdateEvaluation("e1", metadata_changes={"b": 2}), None)
+    assert changed.metadata == {"a": 1, "b": 2}
+    assert evaluations.get("e1").metadata == {"a": 1, "b": 2}
+    assert changed.update_time == T0 + timedelta(seconds=2)
