@@ -411,3 +411,12 @@ def test_update_evaluation_answers_with_the_merged_metadata() -> None:
     assert changed.metadata == {"a": 1, "b": 2}
     assert evaluations.get("e1").metadata == {"a": 1, "b": 2}
     assert changed.update_time == T0 + timedelta(seconds=2)
+
+
+def test_times_at_either_end_of_the_stored_range_are_accepted() -> None:
+    violations = Violations()
+    rules.check_time(datetime(1970, 1, 1, tzinfo=UTC), "start_time", violations)
+    rules.check_time(datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC), "complete_time", violations)
+    assert not violations
+    rules.check_time(datetime(9999, 12, 31, 23, 59, 59, 1, tzinfo=UTC), "complete_time", violations)
+    assert [v.field for v in violations.items] == ["complete_time"]
