@@ -1,5 +1,6 @@
-"""What a caller sees of streamed outputs: which output an upload wrote, what the version
-it appended carries over, the bytes kept for it, and where a cached version is read."""
+"""What a caller sees of the EvaluationService beyond the main paths: which output an
+upload wrote and what its version carries over, damaged stored bytes, reads on a cache
+miss, statistics ranges, list tokens and pages, refusals' wording, and range limits."""
 
 from __future__ import annotations
 
@@ -420,3 +421,19 @@ def test_times_at_either_end_of_the_stored_range_are_accepted() -> None:
     assert not violations
     rules.check_time(datetime(9999, 12, 31, 23, 59, 59, 1, tzinfo=UTC), "complete_time", violations)
     assert [v.field for v in violations.items] == ["complete_time"]
+
+
+def test_delete_evaluation_stamps_its_time_and_replays_its_request_id() -> None:
+    evaluations = Evaluations(MemoryTransactions(), clock=Clock())
+    evaluations.create(CreateEvaluation(code="x", evaluation_id="e1"), None)
+    evaluations.create(CreateEvaluation(code="x", evaluation_id="e2"), None)
+    gone = evaluations.delete("e1", 0, _key("r1", b"one"))
+    assert gone.change is Change.DELETED
+    assert gone.update_time == gone.delete_time == T0 + timedelta(seconds=3)
+    again = evaluations.delete("e1", 0, _key("r1", b"one"))
+    assert again == gone
+    with pytest.raises(AlreadyExists) as reused:
+        evaluations.delete("e2", 0, _key("r1", b"two"))
+    assert reused.value.message == (
+        "request_id was already used for a different DeleteEvaluation request"
+    )
