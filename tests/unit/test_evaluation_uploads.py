@@ -435,3 +435,13 @@ def test_delete_evaluation_stamps_its_time_and_claims_its_request_id() -> None:
     assert reused.value.message == (
         "request_id was already used for a different DeleteEvaluation request"
     )
+
+
+def test_create_evaluation_reusing_a_request_id_names_the_method() -> None:
+    evaluations = Evaluations(MemoryTransactions(), clock=Clock())
+    evaluations.create(CreateEvaluation(code="x", evaluation_id="e1"), _key("r1", b"one"))
+    with pytest.raises(AlreadyExists) as reused:
+        evaluations.create(CreateEvaluation(code="x", evaluation_id="e1"), _key("r1", b"two"))
+    assert reused.value.message == (
+        "request_id was already used for a different CreateEvaluation request"
+    )
