@@ -5,6 +5,7 @@ miss, statistics ranges, list tokens and pages, refusals' wording, and range lim
 from __future__ import annotations
 
 import hashlib
+import io
 import zlib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -445,3 +446,49 @@ def test_create_evaluation_reusing_a_request_id_names_the_method() -> None:
     assert reused.value.message == (
         "request_id was already used for a different CreateEvaluation request"
     )
+
+
+def test_check_writable_of_a_finished_evaluation_names_it() -> None:
+    evaluations = Evaluations(MemoryTransactions(), clock=Clock())
+    evaluations.create(CreateEvaluation(code="x", evaluation_id="e1", status=Status.TIMEOUT), None)
+    with pytest.raises(FailedPrecondition) as refused:
+        evaluations.check_writable("e1")
+    assert refused.value.message == (
+        "evaluation 'e1' is timeout, a final status: it takes no more changes"
+    )
+
+
+def _blob_content(data: bytes) -> Content:
+    return Content(
+        hashlib.sha256(data).digest(),
+        len(data),
+        Location.BLOB_STORE,
+        Compression.NONE,
+        len(data),
+        "",
+        False,
+    )
+
+
+def test_verified_chunks_serves_a_range_whose_last_chunk_is_one_byte() -> None:
+    data = b"0123456789"
+    chunks = outputs.verified_chunks(io.BytesIO(data), _blob_content(data), 1, 3, 2)
+    assert b"".join(chunks) == b"123"
+
+
+class Shrinking(io.BytesIO):
+    """A blob cut short by the time a range is read, after its whole-file check."""
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        moved = super().seek(pos, whence)
+        if pos:
+            self.truncate(pos)
+        return moved
+
+
+def test_verified_chunks_of_a_blob_cut_short_after_its_check_is_data_loss() -> None:
+    data = b"0123456789"
+    content = _blob_content(data)
+    with pytest.raises(DataLoss) as refused:
+        b"".join(outputs.verified_chunks(Shrinking(data), content, 4, 3, 2))
+    assert refused.value.metadata == {"sha256": content.sha256_hex}
