@@ -166,6 +166,23 @@ def test_delete_evaluation_hides_it_unless_show_deleted(client: Client) -> None:
     assert e.evaluation_id not in listed and e.evaluation_id in shown
 
 
+def test_delete_evaluation_retried_with_its_request_id_gets_the_first_tombstone(
+    client: Client,
+) -> None:
+    e = client.evaluations.create("x", language="rust")
+    request_id = f"delete-{uuid.uuid4()}"
+
+    first = client.evaluations.delete(e.evaluation_id, request_id=request_id)
+    again = client.evaluations.delete(e.evaluation_id, request_id=request_id)
+
+    assert again == first and again.version == 2
+    assert [
+        v.version for v in client.evaluations.list_versions(e.evaluation_id, show_deleted=True)
+    ] == [1, 2]
+    with pytest.raises(NotFound):  # a new delete of a deleted evaluation is not found
+        client.evaluations.delete(e.evaluation_id, request_id=f"delete-{uuid.uuid4()}")
+
+
 def test_list_evaluations_pages_newest_first_with_filters(client: Client) -> None:
     language = f"lang{uuid.uuid4().hex[:8]}"
     made = [client.evaluations.create(f"print({n})", language=language) for n in range(5)]

@@ -322,7 +322,9 @@ class Evaluations:
         def write(uow: UnitOfWork) -> Evaluation:
             repo = uow.evaluations
             uow.lock(lock_key(evaluation_id))
-            current = live_evaluation(repo, evaluation_id)
+            # A retry of the change that deleted it must still get its first reply, so the
+            # request id is looked at before a deleted evaluation is NOT_FOUND.
+            current = live_evaluation(repo, evaluation_id, show_deleted=True)
             next_version = current.version + 1
             earlier = idempotency.claim(
                 uow.request_ids, method, request, f"{evaluation_id}@{next_version}{claim_suffix}"
@@ -330,6 +332,8 @@ class Evaluations:
             if earlier is not None:
                 replied_id, _, version = earlier.rpartition("@")
                 return _require_version(repo, replied_id, int(version.partition("/")[0]))
+            if current.deleted:
+                raise EvaluationNotFound(evaluation_id)
             if expected_version and expected_version != current.version:
                 raise Aborted(
                     f"evaluation {evaluation_id!r} is at version {current.version}, not "
