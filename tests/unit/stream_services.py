@@ -133,22 +133,9 @@ class Upload:
         self.metadata: dict[str, Any] = {}
         self.gate = threading.Event()
         self.gate.set()
-        self.read_all = False  # the handler reached the end of the request stream
-        self.cancelled = False
-        self.ended = threading.Event()
+        self.ended = threading.Event()  # the call is over, however it ended
 
-    @property
-    def completed(self) -> bool:
-        """The handler read the whole stream and the call ended without a cancel.
-
-        gRPC may hand a handler the end of its request stream a moment before it marks
-        the call cancelled, so only the call's end says which it was.
-        """
-        assert self.ended.wait(5), "the call never ended"
-        return self.read_all and not self.cancelled
-
-    def _end(self, cancelled: bool) -> None:
-        self.cancelled = cancelled
+    def _end(self) -> None:
         self.ended.set()
 
     def _count(self, request: Text) -> int:
@@ -157,14 +144,13 @@ class Upload:
 
     def sync(self, requests: Iterable[Text], context: grpc.ServicerContext) -> Int64:
         self.metadata = dict(context.invocation_metadata())
-        context.add_callback(lambda: self._end(not context.is_active()))
+        context.add_callback(self._end)
         self.gate.wait()
         lines = 0
         for request in requests:
             if self.requests == self.fail_after:
                 context.abort_with_status(status_of(BAD_LINE))
             lines += self._count(request)
-        self.read_all = True
         return Int64(value=lines)
 
     async def aio(
@@ -172,7 +158,7 @@ class Upload:
     ) -> Int64:
         self.metadata = dict(context.invocation_metadata() or ())
         # The stubs type the callback as a class, not a callable: the same ignore as rpc/.
-        context.add_done_callback(lambda done: self._end(done.cancelled()))  # type: ignore[arg-type]
+        context.add_done_callback(lambda _: self._end())  # type: ignore[arg-type]
         while not self.gate.is_set():
             await asyncio.sleep(0.01)
         lines = 0
@@ -181,7 +167,6 @@ class Upload:
                 status = status_of(BAD_LINE)
                 await context.abort(status.code, status.details, status.trailing_metadata)
             lines += self._count(request)
-        self.read_all = True
         return Int64(value=lines)
 
 
