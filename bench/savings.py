@@ -5,7 +5,8 @@
         E events of history (full: 10,000 instances, 1,000,000 events, 50 nights each).
   R10   the same after ten times more history over a ten times longer past (full:
         10,000,000 events over 500 nights). R10 / R1 is the growth of a read with
-        history: target <= 1.5.
+        history: target <= 1.5. Beside both, the buffers the top savers' query touches
+        (EXPLAIN ANALYZE): equal at R1 and R10 when the read does the same work.
   I     RecordInstanceEvents through the real server, batches of 100 events from
         concurrent callers, each caller its own instances: events/s, as a ratio to
   COPY  raw COPY of the same event rows into a table shaped like savings_events (its
@@ -42,6 +43,7 @@ import psycopg2
 import savings_history as history
 from google.protobuf import timestamp_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from savings_reads import top_savers_reads
 from servers import database, dsn, server_process
 from sqlalchemy.engine import make_url
 
@@ -312,10 +314,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 stub = SavingsServiceStub(channel)
                 say(f"R1: GetSavingsSummary over {small:,} events")
                 r1 = summary_latency(stub, plan.summary_calls)
+                reads1 = top_savers_reads(url)
                 say(f"loading {plan.nights * 9} older nights")
                 large = small + history.load(url, fleet, plan.nights, plan.nights * 10, new=False)
                 say(f"R10: GetSavingsSummary over {large:,} events")
                 r10 = summary_latency(stub, plan.summary_calls)
+                reads10 = top_savers_reads(url)
             if r1[2] != r10[2]:
                 raise RuntimeError(f"older history changed the last 30 days: {r1[2]} {r10[2]}")
             per_instance = ingest_events(fleet, plan, f"ingest-{os.getpid()}-")
@@ -341,6 +345,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{r10[0] * 1000:.1f} / {r10[1] * 1000:.1f} ms |",
                 f"| R10 / R1 (target <= {GROWTH_TARGET}) | {growth:.2f}"
                 f"{'' if growth <= GROWTH_TARGET else ' MISSED'} |",
+                f"| top savers' query at R1: buffers, entries read | {reads1.buffers:,}, "
+                f"{reads1.entries:,} ({', '.join(reads1.scans)}) |",
+                f"| the same at R10 | {reads10.buffers:,}, {reads10.entries:,} "
+                f"({', '.join(reads10.scans)}) |",
                 f"| I RecordInstanceEvents, batches of 100, {args.concurrency} callers | "
                 f"{ingest:,.0f} events/s |",
                 f"| COPY of the same {events:,} rows | {copy:,.0f} rows/s |",
