@@ -31,6 +31,7 @@ from ledger_server.domain.savings.records import (
     InstanceState,
     NewEntry,
     NewRevision,
+    RateRevision,
     Revision,
     StoredEntry,
 )
@@ -80,8 +81,14 @@ class MemorySavings:
     def latest_revisions(self, instance_ids: Sequence[str]) -> dict[str, Revision]:
         return {i: self.revisions(i)[-1] for i in instance_ids if self.revisions(i)}
 
-    def all_revisions(self, instance_id: str = "") -> list[Revision]:
-        return [r for r in self._t.revisions if not instance_id or r.instance_id == instance_id]
+    def rate_revisions(self, instance_id: str = "") -> list[RateRevision]:
+        return [
+            RateRevision(
+                r.instance_id, r.revision, r.effective_time, r.hourly_cost_cents, r.schedule_id
+            )
+            for r in self._t.revisions
+            if not instance_id or r.instance_id == instance_id
+        ]
 
     def add_events(self, events: Sequence[InstanceEvent]) -> list[InstanceEvent]:
         added = []

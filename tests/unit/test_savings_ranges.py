@@ -10,7 +10,7 @@ import pytest
 from ledger_server.domain.errors import InvalidArgument
 from ledger_server.domain.savings.projection import projected_cents
 from ledger_server.domain.savings.ranges import DayRange, RangeRequest, resolve
-from ledger_server.domain.savings.records import Revision
+from ledger_server.domain.savings.records import RateRevision
 
 UTC_ZONE = ZoneInfo("UTC")
 NOW = datetime(2026, 3, 10, 23, 30, tzinfo=UTC)
@@ -62,10 +62,8 @@ def test_resolve_accepts_two_years_and_a_day() -> None:
 
 def revision(
     instance: str, number: int, rate: int, effective: datetime, schedule: str = ""
-) -> Revision:
-    return Revision(
-        instance, number, "", "aws", "", "", "", rate, schedule, {}, effective, effective
-    )
+) -> RateRevision:
+    return RateRevision(instance, number, effective, rate, schedule)
 
 
 def test_projected_cents_each_revision_over_its_time_in_force() -> None:

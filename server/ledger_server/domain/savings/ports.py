@@ -14,6 +14,7 @@ from ledger_server.domain.savings.records import (
     InstanceState,
     NewEntry,
     NewRevision,
+    RateRevision,
     Revision,
     StoredEntry,
 )
@@ -59,8 +60,9 @@ class SavingsRepository(Protocol):
 
     def latest_revisions(self, instance_ids: Sequence[str]) -> dict[str, Revision]: ...
 
-    def all_revisions(self, instance_id: str = "") -> list[Revision]:
-        """Every revision of every instance (or of one), for the 24/7 projection."""
+    def rate_revisions(self, instance_id: str = "") -> list[RateRevision]:
+        """The rate and schedule of every revision of every instance (or of one), for
+        the 24/7 projection."""
 
     # --- events ----------------------------------------------------------------------
     def add_events(self, events: Sequence[InstanceEvent]) -> list[InstanceEvent]:

@@ -7,11 +7,11 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from ledger_server.domain.savings.calculator import cents_for, micros_between
-from ledger_server.domain.savings.records import Revision
+from ledger_server.domain.savings.records import RateRevision
 
 
 def projected_cents(
-    revisions: Iterable[Revision], start: datetime, end: datetime, schedule_id: str | None
+    revisions: Iterable[RateRevision], start: datetime, end: datetime, schedule_id: str | None
 ) -> int:
     """Each revision's rate over the part of [start, end) it was in force, in cents.
 
@@ -19,7 +19,7 @@ def projected_cents(
     costs nothing before its first). With `schedule_id`, only revisions on that schedule
     count. Rounded once, half to even, over the whole sum.
     """
-    by_instance: dict[str, list[Revision]] = defaultdict(list)
+    by_instance: dict[str, list[RateRevision]] = defaultdict(list)
     for revision in revisions:
         by_instance[revision.instance_id].append(revision)
     cent_micros = 0  # sum of micros x hourly cents: exact

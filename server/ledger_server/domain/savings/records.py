@@ -77,6 +77,18 @@ class Revision:
 
 
 @dataclass(frozen=True)
+class RateRevision:
+    """What the 24/7 projection needs of a revision: the rate and schedule it set, from
+    when. Without the names and labels a summary of every instance need not decode."""
+
+    instance_id: str
+    revision: int
+    effective_time: datetime
+    hourly_cost_cents: int
+    schedule_id: str
+
+
+@dataclass(frozen=True)
 class StopPeriod:
     """A time the instance was stopped. `end` None: still stopped (ongoing)."""
 

@@ -218,7 +218,7 @@ class SavingsReports:
                     stop.start, stop.cap_time, stop.hourly_cost_cents, now, window
                 )[1]
             projected = projected_cents(
-                repo.all_revisions(instance_id),
+                repo.rate_revisions(instance_id),
                 window[0],
                 min(window[1], now),
                 schedule_id or None,
