@@ -79,7 +79,8 @@ class Revision:
 @dataclass(frozen=True)
 class RateRevision:
     """What the 24/7 projection needs of a revision: the rate and schedule it set, from
-    when. Without the names and labels a summary of every instance need not decode."""
+    when. A summary reads this for every revision of every instance, so not the names
+    and labels (JSON) it has no use for."""
 
     instance_id: str
     revision: int

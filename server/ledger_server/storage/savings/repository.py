@@ -112,8 +112,8 @@ class SqlSavingsRepository:
         return {row.instance_id: _revision(row) for row in rows}
 
     def rate_revisions(self, instance_id: str = "") -> list[RateRevision]:
-        # Five plain columns: every instance's labels decoded from JSON cost a summary of
-        # 10,000 instances several times what the rest of this read does.
+        # Five plain columns, not whole revisions: decoding every revision's labels from
+        # JSON made this read of 10,000 instances about seven times slower.
         where = "WHERE instance_id = :instance_id" if instance_id else ""
         rows = self._db.execute(
             text(
