@@ -355,3 +355,21 @@ def test_async_savings_client_records_streams_and_reads(server: ServerThread) ->
     recorded, savings, days, csv_bytes = asyncio.run(scenario())
     assert (recorded, savings, days) == (2, 100, [100])
     assert csv_bytes.startswith(b"date,savings_cents,stopped_minutes,currency_code\r\n")
+
+
+def test_list_schedule_savings_counts_instances_not_stop_periods(client: Client) -> None:
+    schedule = new_id("twice")
+    instance = record(client, rate=120, schedule_id=schedule)
+    client.savings.record_events(
+        [
+            ev(instance, EventKind.STOPPED, T0.replace(hour=1)),
+            ev(instance, EventKind.STARTED, T0.replace(hour=2)),
+            ev(instance, EventKind.STOPPED, T0.replace(hour=5)),
+            ev(instance, EventKind.STARTED, T0.replace(hour=7)),
+        ]
+    )
+    schedules = {
+        s.schedule_id: s
+        for s in client.savings.list_schedules(start_date=DAY, end_date=DAY, page_size=1000)
+    }
+    assert (schedules[schedule].savings_cents, schedules[schedule].instance_count) == (360, 1)

@@ -401,10 +401,16 @@ class SqlSavingsRepository:
         )
         rows = self._db.execute(
             text(
-                "SELECT * FROM (SELECT schedule_id, sum(savings_cents) AS cents, "
-                "sum(stopped_micros) AS micros, count(DISTINCT instance_id) AS instances "
-                f"FROM {_entries_of_days([])} GROUP BY schedule_id "
-                "HAVING sum(savings_cents) <> 0 OR sum(stopped_micros) <> 0) totals "
+                # Per instance first, then per schedule: the instances are counted
+                # from the first level's groups (a hash aggregate), not with
+                # count(DISTINCT), which sorts every entry of the range (about 4x slower
+                # on 570,000 entries, spilling to disk).
+                "SELECT * FROM (SELECT schedule_id, sum(cents) AS cents, "
+                "sum(micros) AS micros, count(*) AS instances FROM ("
+                "SELECT schedule_id, instance_id, sum(savings_cents) AS cents, "
+                "sum(stopped_micros) AS micros "
+                f"FROM {_entries_of_days([])} GROUP BY schedule_id, instance_id) per_instance "
+                "GROUP BY schedule_id HAVING sum(cents) <> 0 OR sum(micros) <> 0) totals "
                 f"{after_sql} ORDER BY cents DESC, schedule_id LIMIT :limit"
             ),
             {
