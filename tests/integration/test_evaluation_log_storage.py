@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import select
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import psycopg2
 import psycopg2.errors
@@ -12,7 +13,7 @@ import pytest
 from sqlalchemy import Engine
 
 from ledger_server.domain.evaluations.commands import CreateEvaluation, UpdateEvaluation
-from ledger_server.domain.evaluations.log_lines import AppendLogsCommand, LogLineInput
+from ledger_server.domain.evaluations.log_lines import AppendLogsCommand, LogLineInput, LogStream
 from ledger_server.domain.evaluations.log_use_cases import EvaluationLogs
 from ledger_server.domain.evaluations.records import Status
 from ledger_server.domain.evaluations.use_cases import Evaluations
@@ -88,6 +89,27 @@ def test_read_after_trims_the_first_batch_and_stops_at_the_limits(engine: Engine
         assert (batches, more) == ([], False)
         assert logs.last_sequence(evaluation) == 9
         assert logs.last_sequence("eval_nobody") == 0
+
+
+def test_add_batches_returns_the_batches_exactly_as_a_read_gives_them_back(
+    engine: Engine,
+) -> None:
+    """What this process's followers get of its own appends without reading them."""
+    evaluation = new_evaluation(engine)
+    when = datetime(2026, 11, 27, 9, 30, 1, 123456, tzinfo=UTC)
+    first = (LogLineInput("a"), LogLineInput("b", LogStream.STDERR))
+    second = (LogLineInput("c", LogStream.SYSTEM, when), LogLineInput("d"))
+    commands = [
+        (1, AppendLogsCommand(evaluation, first)),
+        (3, AppendLogsCommand(evaluation, second)),
+    ]
+    with engine.begin() as connection:
+        added = SqlEvaluationLogs(connection).add_batches(evaluation, commands)
+    with engine.connect() as connection:
+        read, _ = SqlEvaluationLogs(connection).read_after(evaluation, 0, 100, 10_000)
+    assert added == read
+    assert [line.log_time == when for line in added[1].lines] == [True, False]
+    assert added[0].lines[0].log_time == added[1].lines[1].log_time  # the time stored
 
 
 def test_a_version_that_makes_an_evaluation_final_wakes_its_log_followers(

@@ -20,11 +20,12 @@ class EvaluationLogRepository(Protocol):
 
     def add_batches(
         self, evaluation_id: str, batches: Sequence[tuple[int, AppendLogsCommand]]
-    ) -> None:
+    ) -> list[LogBatch]:
         """Stores each command's lines as `first`, `first + 1`, ... (the int of its pair),
         in order, in one statement; lines without a time get the time they are stored.
         Wakes the evaluation's followers (LOG_TOPIC) in every server process once the
-        transaction commits."""
+        transaction commits. Returns the stored batches, one per command, exactly as
+        `read_after` will return them."""
 
     def read_after(
         self, evaluation_id: str, after_sequence: int, max_lines: int, max_characters: int

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ledger_server.domain import cursors
+from ledger_server.domain.changes import Changes
 from ledger_server.domain.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -32,6 +33,7 @@ from ledger_server.domain.evaluations.log_lines import (
     next_first_sequence,
     resend_result,
 )
+from ledger_server.domain.evaluations.log_ports import LOG_TOPIC
 from ledger_server.domain.evaluations.use_cases import live_evaluation, lock_key
 from ledger_server.domain.paging import CursorSpec, Page, page_size
 from ledger_server.domain.ports import Transactions, UnitOfWork
@@ -57,8 +59,10 @@ class LogRead:
 
 
 class EvaluationLogs:
-    def __init__(self, transactions: Transactions) -> None:
+    def __init__(self, transactions: Transactions, changes: Changes | None = None) -> None:
         self._transactions = transactions
+        # This process's followers, told of each append as it commits (with its lines).
+        self._changes = changes
 
     def append(self, command: AppendLogsCommand) -> AppendResult:
         """Stores one batch (or finds its earlier send); returns its lines' sequences."""
@@ -84,8 +88,14 @@ class EvaluationLogs:
             checked.append(command)
         results: list[AppendResult] = []
         if checked:
-            results, refused_inside = self._transactions.run(lambda uow: _append(uow, checked))
+            results, stored, refused_inside = self._transactions.run(
+                lambda uow: _append(uow, checked)
+            )
             refused = refused_inside or refused
+            if stored and self._changes is not None:
+                # Committed: this process's followers get the lines without reading them
+                # back (other processes read them when the database wakes them).
+                self._changes.committed(LOG_TOPIC, checked[0].evaluation_id, stored)
         if refused is not None:
             raise refused
         return results
@@ -144,9 +154,10 @@ class EvaluationLogs:
 
 def _append(
     uow: UnitOfWork, commands: Sequence[AppendLogsCommand]
-) -> tuple[list[AppendResult], LedgerError | None]:
+) -> tuple[list[AppendResult], list[LogBatch], LedgerError | None]:
     """Appends `commands` (all of one evaluation) under its lock, stopping at the first
-    refused one: its error is returned, not raised, so the ones before it commit."""
+    refused one: its error is returned, not raised, so the ones before it commit. Also
+    returns the batches stored."""
     evaluation_id = commands[0].evaluation_id
     assert all(c.evaluation_id == evaluation_id for c in commands), "one evaluation"
     repository = uow.evaluation_logs
@@ -184,9 +195,8 @@ def _append(
             new.append((first, command))
             if command.batch_id:
                 pending[command.batch_id] = StoredBatch(first, last, command.fingerprint)
-    if new:
-        repository.add_batches(evaluation_id, new)
-    return results, refused
+    added = repository.add_batches(evaluation_id, new) if new else []
+    return results, added, refused
 
 
 def _closed(uow: UnitOfWork, evaluation_id: str) -> bool:
