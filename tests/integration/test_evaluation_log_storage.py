@@ -19,6 +19,7 @@ from ledger_server.domain.evaluations.records import Status
 from ledger_server.domain.evaluations.use_cases import Evaluations
 from ledger_server.storage.database import SqlTransactions, make_engine
 from ledger_server.storage.evaluations.log_repository import SqlEvaluationLogs
+from tests.support.changes import Announcements
 from tests.support.database import connect
 
 INSERT = (
@@ -91,25 +92,24 @@ def test_read_after_trims_the_first_batch_and_stops_at_the_limits(engine: Engine
         assert logs.last_sequence("eval_nobody") == 0
 
 
-def test_add_batches_returns_the_batches_exactly_as_a_read_gives_them_back(
+def test_the_lines_an_append_announces_are_exactly_what_a_read_gives_back(
     engine: Engine,
 ) -> None:
     """What this process's followers get of its own appends without reading them."""
     evaluation = new_evaluation(engine)
     when = datetime(2026, 11, 27, 9, 30, 1, 123456, tzinfo=UTC)
+    announced = Announcements()
     first = (LogLineInput("a"), LogLineInput("b", LogStream.STDERR))
     second = (LogLineInput("c", LogStream.SYSTEM, when), LogLineInput("d"))
-    commands = [
-        (1, AppendLogsCommand(evaluation, first)),
-        (3, AppendLogsCommand(evaluation, second)),
-    ]
-    with engine.begin() as connection:
-        added = SqlEvaluationLogs(connection).add_batches(evaluation, commands)
+    EvaluationLogs(SqlTransactions(engine), announced).append_many(
+        [AppendLogsCommand(evaluation, first), AppendLogsCommand(evaluation, second)]
+    )
     with engine.connect() as connection:
         read, _ = SqlEvaluationLogs(connection).read_after(evaluation, 0, 100, 10_000)
-    assert added == read
-    assert [line.log_time == when for line in added[1].lines] == [True, False]
-    assert added[0].lines[0].log_time == added[1].lines[1].log_time  # the time stored
+    [(_, _, news)] = announced.told
+    assert news == read
+    assert [line.log_time == when for line in news[1].lines] == [True, False]
+    assert news[0].lines[0].log_time == news[1].lines[1].log_time  # the time stored
 
 
 def test_a_version_that_makes_an_evaluation_final_wakes_its_log_followers(

@@ -48,8 +48,7 @@ class MemoryEvaluationLogs:
 
     def add_batches(
         self, evaluation_id: str, batches: Sequence[tuple[int, AppendLogsCommand]]
-    ) -> list[LogBatch]:
-        added: list[LogBatch] = []
+    ) -> datetime:
         for first_sequence, command in batches:
             # The database's trigger: a batch starts right after the last stored line.
             assert first_sequence == self.last_sequence(evaluation_id) + 1, "gap or overlap"
@@ -59,13 +58,12 @@ class MemoryEvaluationLogs:
             )
             batch = LogBatch(evaluation_id, first_sequence, stored)
             self._t.batches.setdefault(evaluation_id, []).append(batch)
-            added.append(batch)
             if command.batch_id:
                 self._t.batch_ids[(evaluation_id, command.batch_id)] = StoredBatch(
                     first_sequence, batch.last_sequence, command.fingerprint
                 )
         self._t.published.append(evaluation_id)
-        return added
+        return STORED_AT
 
     def read_after(
         self, evaluation_id: str, after_sequence: int, max_lines: int, max_characters: int

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from ledger_server.domain.changes import ChangeWatch
 from ledger_server.domain.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -26,6 +23,7 @@ from ledger_server.domain.evaluations.log_ports import LOG_TOPIC
 from ledger_server.domain.evaluations.log_use_cases import EvaluationLogs
 from ledger_server.domain.evaluations.records import Status
 from ledger_server.domain.evaluations.use_cases import Evaluations, lock_key
+from tests.support.changes import Announcements
 from tests.support.memory_store import MemoryTransactions, MemoryUnitOfWork
 
 
@@ -299,19 +297,6 @@ def test_append_many_of_nothing_stores_nothing(logs: EvaluationLogs) -> None:
     assert logs.append_many([]) == []
 
 
-class Announcements:
-    """`Changes` that records what appends announce to this process's followers."""
-
-    def __init__(self) -> None:
-        self.told: list[tuple[str, str, Any]] = []
-
-    def watch(self, topic: str, key: str) -> ChangeWatch:
-        raise AssertionError("appending watches nothing")
-
-    def committed(self, topic: str, key: str, news: Any) -> None:
-        self.told.append((topic, key, news))
-
-
 def test_append_many_announces_the_batches_it_stored_as_a_read_returns_them(
     db: MemoryTransactions, evaluation: str
 ) -> None:
@@ -344,4 +329,12 @@ def test_append_announces_nothing_when_nothing_was_committed(
     finish(db, evaluation)
     with pytest.raises(FailedPrecondition):
         logs.append(batch(evaluation, "a"))
+    assert announcements.told == []
+
+
+def test_append_prepares_no_news_when_nobody_in_this_process_follows(
+    db: MemoryTransactions, evaluation: str
+) -> None:
+    announcements = Announcements(watched=False)
+    EvaluationLogs(db, announcements).append(batch(evaluation, "a"))
     assert announcements.told == []

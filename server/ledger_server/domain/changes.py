@@ -57,3 +57,8 @@ class Changes(Protocol):
         """Thread-safe; called once the transaction that published a change of `(topic,
         key)` committed in this process: wakes this process's watches of it now, each
         with `news` (`take_news`), instead of with the database's wake-up."""
+
+    def watched(self, topic: str, key: str) -> bool:
+        """Thread-safe: whether a watch of `(topic, key)` is open in this process, so a
+        writer prepares news only for someone. A watch opened after this said False
+        cannot have missed the change if its owner reads once after opening it."""

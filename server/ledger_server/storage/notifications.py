@@ -188,6 +188,10 @@ class ChangeHub:
         """Thread-safe: wakes every watch (after wake-ups may have been lost)."""
         self._on_loop(self._wake_every)
 
+    def watched(self, topic: str, key: str) -> bool:
+        """Thread-safe (one dict lookup): whether a watch of `(topic, key)` is open."""
+        return payload(topic, key) in self._topics
+
     def _on_loop(self, callback: Callable[..., None], *args: Any) -> None:
         loop = self._loop
         if loop is None or loop.is_closed():
@@ -375,3 +379,6 @@ class PgChanges:
 
     def committed(self, topic: str, key: str, news: Any) -> None:
         self.hub.committed(topic, key, news)
+
+    def watched(self, topic: str, key: str) -> bool:
+        return self.hub.watched(topic, key)

@@ -107,6 +107,18 @@ class AppendResult:
     stored: bool
 
 
+def stored_batch(
+    evaluation_id: str, first_sequence: int, command: AppendLogsCommand, stored_time: datetime
+) -> LogBatch:
+    """The batch `command` became once stored from `first_sequence` at `stored_time` (the
+    time of its lines without one): what a read of it gives back."""
+    lines = tuple(
+        LogLine(first_sequence + index, line.text, line.stream, line.log_time or stored_time)
+        for index, line in enumerate(command.lines)
+    )
+    return LogBatch(evaluation_id, first_sequence, lines)
+
+
 def check_batch(command: AppendLogsCommand, path: str = "lines") -> None:
     """INVALID_ARGUMENT naming each bad line (at most a few) and a bad batch id."""
     violations = Violations()

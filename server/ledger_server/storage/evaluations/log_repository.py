@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
 
@@ -47,14 +46,13 @@ class SqlEvaluationLogs:
 
     def add_batches(
         self, evaluation_id: str, batches: Sequence[tuple[int, AppendLogsCommand]]
-    ) -> list[LogBatch]:
+    ) -> datetime:
         rows = [_row(evaluation_id, first, c) for first, c in batches]
-        # The time lines without one get is the database's (the transaction's start, the
-        # same for every row): returned, so the batches are what a read will give.
+        # The time of lines without one is the database's: the transaction's start.
         stored = self._db.execute(insert(logs).returning(logs.c.create_time), rows).scalar()
         assert isinstance(stored, datetime)
         publish_change(self._db, LOG_TOPIC, evaluation_id)
-        return [_batch(evaluation_id, _Stored(row, stored)) for row in rows]
+        return stored
 
     def read_after(
         self, evaluation_id: str, after_sequence: int, max_lines: int, max_characters: int
@@ -94,17 +92,6 @@ class SqlEvaluationLogs:
         ).all()
         batches = [_batch(evaluation_id, row).after(after_sequence) for row in rows]
         return batches, more
-
-
-class _Stored:
-    """A row as inserted, shaped like one read back (`_batch` takes either)."""
-
-    def __init__(self, row: dict[str, Any], create_time: datetime) -> None:
-        self.first_sequence = row["first_sequence"]
-        self.lines = row["lines"]
-        self.streams = row["streams"]
-        self.log_time_micros = row["log_time_micros"]
-        self.create_time = create_time
 
 
 def _row(evaluation_id: str, first: int, command: AppendLogsCommand) -> dict[str, object]:
