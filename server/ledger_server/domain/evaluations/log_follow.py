@@ -100,6 +100,9 @@ class _Tail:
     def after(self, cursor: int) -> list[LogBatch]:
         """The kept batches past `cursor`, looked for from the newest: followers are
         mostly at the end, so this costs the new batches, not all the kept ones."""
+        newest = self.recent[-1] if self.recent else None
+        if newest is not None and newest.first_sequence == cursor + 1:
+            return [newest]  # the usual case, once per follower per batch: no search
         found: list[LogBatch] = []
         for batch in reversed(self.recent):
             if batch.last_sequence <= cursor:

@@ -75,10 +75,11 @@ class LogBatch:
     first_sequence: int
     lines: tuple[LogLine, ...]
     rendered: Any = field(default=None, compare=False, repr=False)
+    # Kept, not computed: every follower asks for it on every message.
+    last_sequence: int = field(init=False, compare=False, repr=False)
 
-    @property
-    def last_sequence(self) -> int:
-        return self.first_sequence + len(self.lines) - 1
+    def __post_init__(self) -> None:
+        self.last_sequence = self.first_sequence + len(self.lines) - 1
 
     def after(self, sequence: int) -> LogBatch:
         """This batch without its lines up to `sequence` (itself when none are dropped)."""
