@@ -19,6 +19,7 @@ from ledger_server.domain.evaluations.records import Status
 from ledger_server.domain.evaluations.use_cases import Evaluations
 from ledger_server.storage.database import SqlTransactions, make_engine
 from ledger_server.storage.evaluations.log_repository import SqlEvaluationLogs
+from ledger_server.storage.notifications import process_origin
 from tests.support.changes import Announcements
 from tests.support.database import connect
 
@@ -126,6 +127,23 @@ def test_a_version_that_makes_an_evaluation_final_wakes_its_log_followers(
         assert wake_ups(listener) == []  # not final: nothing to wake followers for
         evaluations.update(UpdateEvaluation(evaluation, status=Status.COMPLETED), None)
         assert wake_ups(listener) == [f"evaluation_logs:{evaluation}"]
+    finally:
+        listener.close()
+
+
+def test_an_append_of_many_batches_wakes_followers_once_naming_its_process(
+    engine: Engine, database_url: str
+) -> None:
+    evaluation = new_evaluation(engine)
+    listener = connect(database_url)
+    listener.autocommit = True
+    try:
+        with listener.cursor() as cursor:
+            cursor.execute("LISTEN ledger_changes")
+        EvaluationLogs(SqlTransactions(engine)).append_many(
+            [AppendLogsCommand(evaluation, (LogLineInput(text),)) for text in "abc"]
+        )
+        assert wake_ups(listener) == [f"evaluation_logs:{evaluation} {process_origin()}"]
     finally:
         listener.close()
 

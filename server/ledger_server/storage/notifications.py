@@ -33,7 +33,7 @@ from typing import Any, Self
 import psycopg2
 import psycopg2.extensions
 from psycopg2 import sql
-from sqlalchemy import Connection, text
+from sqlalchemy import ColumnElement, Connection, func, text
 from sqlalchemy.engine import make_url
 
 log = logging.getLogger("ledger.notifications")
@@ -73,8 +73,20 @@ def publish_change(connection: Connection, topic: str, key: str) -> None:
     """
     connection.execute(
         text("SELECT pg_notify(:channel, :payload)"),
-        {"channel": CHANNEL, "payload": f"{payload(topic, key)} {process_origin()}"},
+        {"channel": CHANNEL, "payload": _sent_payload(topic, key)},
     )
+
+
+def change_notice(topic: str, key: str) -> ColumnElement[Any]:
+    """`publish_change` as an expression, to ride along in a statement the transaction
+    sends anyway (say an INSERT's RETURNING) instead of costing a round trip of its own.
+    Evaluated once per row, it still sends one wake-up: PostgreSQL folds identical
+    notifications of one transaction."""
+    return func.pg_notify(CHANNEL, _sent_payload(topic, key))
+
+
+def _sent_payload(topic: str, key: str) -> str:
+    return f"{payload(topic, key)} {process_origin()}"
 
 
 class _Topic:
