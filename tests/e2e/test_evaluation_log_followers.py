@@ -141,11 +141,55 @@ def test_a_line_appended_through_one_serve_process_reaches_a_follower_of_another
             follower.wait_for(3)
             append(writer, evaluation, 4, 3)
             follower.wait_for(6)
+            # Through the follower's own process (its lines come without a read), then the
+            # other one again: the two ways into its tail leave no gap and no repeat.
+            append(reader, evaluation, 7, 2)
+            follower.wait_for(8)
+            append(writer, evaluation, 9, 2)
             complete(appender, evaluation)
-            assert follower.join() == [1, 2, 3, 4, 5, 6]
+            assert follower.join() == list(range(1, 11))
     finally:
         for process in processes:
             process.stop()
+
+
+def test_a_follower_gets_the_lines_appended_through_its_own_server_without_a_notify(
+    database_url: str,
+) -> None:
+    """Polling is off and the server's listener hears nothing: only the lines its own
+    appends hand to its followers can reach them."""
+    alone = ServerThread(server_settings(log_poll_seconds=3600.0), database_url).start()
+    assert alone.server is not None
+    listener = alone.server._changes.listener
+    heard = listener._deliver
+    try:
+        listener._deliver = lambda payload: None
+        evaluation = create_evaluation(alone.target)
+        with Client(target=alone.target, api_key=ADMIN_KEY) as client:
+            follower = Follower(client, evaluation)
+            wait_until_followed(alone)
+            append(client, evaluation, 1, 3)
+            follower.wait_for(3, timeout=5)
+            append(client, evaluation, 4, 2)
+            follower.wait_for(5, timeout=5)
+            listener._deliver = heard  # the final status wakes followers through NOTIFY
+            complete(alone.target, evaluation)
+            assert follower.join() == [1, 2, 3, 4, 5]
+    finally:
+        listener._deliver = heard
+        alone.stop()
+
+
+def wait_until_followed(server: ServerThread, timeout: float = 10) -> None:
+    """Until a follower waits on the server's tail (its first read is done)."""
+    assert server.server is not None
+    followers = next(
+        s.log_followers for s in server.server.servicers if hasattr(s, "log_followers")
+    )
+    deadline = time.monotonic() + timeout
+    while not followers.followed and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert followers.followed, "no follower joined"
 
 
 def test_grpcurl_follow_receives_lines_appended_while_it_waits(

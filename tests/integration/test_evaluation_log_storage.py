@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import select
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import psycopg2
 import psycopg2.errors
@@ -12,12 +13,14 @@ import pytest
 from sqlalchemy import Engine
 
 from ledger_server.domain.evaluations.commands import CreateEvaluation, UpdateEvaluation
-from ledger_server.domain.evaluations.log_lines import AppendLogsCommand, LogLineInput
+from ledger_server.domain.evaluations.log_lines import AppendLogsCommand, LogLineInput, LogStream
 from ledger_server.domain.evaluations.log_use_cases import EvaluationLogs
 from ledger_server.domain.evaluations.records import Status
 from ledger_server.domain.evaluations.use_cases import Evaluations
 from ledger_server.storage.database import SqlTransactions, make_engine
 from ledger_server.storage.evaluations.log_repository import SqlEvaluationLogs
+from ledger_server.storage.notifications import process_origin
+from tests.support.changes import Announcements
 from tests.support.database import connect
 
 INSERT = (
@@ -90,6 +93,26 @@ def test_read_after_trims_the_first_batch_and_stops_at_the_limits(engine: Engine
         assert logs.last_sequence("eval_nobody") == 0
 
 
+def test_the_lines_an_append_announces_are_exactly_what_a_read_gives_back(
+    engine: Engine,
+) -> None:
+    """What this process's followers get of its own appends without reading them."""
+    evaluation = new_evaluation(engine)
+    when = datetime(2026, 11, 27, 9, 30, 1, 123456, tzinfo=UTC)
+    announced = Announcements()
+    first = (LogLineInput("a"), LogLineInput("b", LogStream.STDERR))
+    second = (LogLineInput("c", LogStream.SYSTEM, when), LogLineInput("d"))
+    EvaluationLogs(SqlTransactions(engine), announced).append_many(
+        [AppendLogsCommand(evaluation, first), AppendLogsCommand(evaluation, second)]
+    )
+    with engine.connect() as connection:
+        read, _ = SqlEvaluationLogs(connection).read_after(evaluation, 0, 100, 10_000)
+    [(_, _, news)] = announced.told
+    assert news == read
+    assert [line.log_time == when for line in news[1].lines] == [True, False]
+    assert news[0].lines[0].log_time == news[1].lines[1].log_time  # the time stored
+
+
 def test_a_version_that_makes_an_evaluation_final_wakes_its_log_followers(
     engine: Engine, database_url: str
 ) -> None:
@@ -104,6 +127,23 @@ def test_a_version_that_makes_an_evaluation_final_wakes_its_log_followers(
         assert wake_ups(listener) == []  # not final: nothing to wake followers for
         evaluations.update(UpdateEvaluation(evaluation, status=Status.COMPLETED), None)
         assert wake_ups(listener) == [f"evaluation_logs:{evaluation}"]
+    finally:
+        listener.close()
+
+
+def test_an_append_of_many_batches_wakes_followers_once_naming_its_process(
+    engine: Engine, database_url: str
+) -> None:
+    evaluation = new_evaluation(engine)
+    listener = connect(database_url)
+    listener.autocommit = True
+    try:
+        with listener.cursor() as cursor:
+            cursor.execute("LISTEN ledger_changes")
+        EvaluationLogs(SqlTransactions(engine)).append_many(
+            [AppendLogsCommand(evaluation, (LogLineInput(text),)) for text in "abc"]
+        )
+        assert wake_ups(listener) == [f"evaluation_logs:{evaluation} {process_origin()}"]
     finally:
         listener.close()
 

@@ -48,7 +48,7 @@ class MemoryEvaluationLogs:
 
     def add_batches(
         self, evaluation_id: str, batches: Sequence[tuple[int, AppendLogsCommand]]
-    ) -> None:
+    ) -> datetime:
         for first_sequence, command in batches:
             # The database's trigger: a batch starts right after the last stored line.
             assert first_sequence == self.last_sequence(evaluation_id) + 1, "gap or overlap"
@@ -63,6 +63,7 @@ class MemoryEvaluationLogs:
                     first_sequence, batch.last_sequence, command.fingerprint
                 )
         self._t.published.append(evaluation_id)
+        return STORED_AT
 
     def read_after(
         self, evaluation_id: str, after_sequence: int, max_lines: int, max_characters: int

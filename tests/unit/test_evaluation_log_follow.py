@@ -14,7 +14,7 @@ from ledger_server.domain.evaluations.log_follow import LogFollowers, _Tail
 from ledger_server.domain.evaluations.log_lines import LogBatch, LogLine, LogStream
 from ledger_server.domain.evaluations.log_ports import LOG_TOPIC
 from ledger_server.domain.evaluations.log_use_cases import LogRead
-from ledger_server.storage.notifications import ChangeHub, payload
+from ledger_server.storage.notifications import ChangeHub, payload, process_origin
 
 T = TypeVar("T")
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
@@ -36,13 +36,21 @@ class MemoryLog:
     def last(self) -> int:
         return self.batches[-1].last_sequence if self.batches else 0
 
-    def append(self, count: int) -> None:
+    def append(self, count: int, *, announce: bool = False) -> LogBatch:
+        """Stores a batch; `announce` for an append of this process (its news and its
+        own database wake-up), else the wake-up of another process's append."""
         first = self.last + 1
         lines = tuple(
             LogLine(first + i, f"line {first + i}", LogStream.STDOUT, NOW) for i in range(count)
         )
-        self.batches.append(LogBatch(self.evaluation_id, first, lines))
-        self.hub.deliver(payload(LOG_TOPIC, self.evaluation_id))
+        batch = LogBatch(self.evaluation_id, first, lines)
+        self.batches.append(batch)
+        if announce:
+            self.hub.committed(LOG_TOPIC, self.evaluation_id, [batch])
+            self.hub.deliver(f"{payload(LOG_TOPIC, self.evaluation_id)} {process_origin()}")
+        else:
+            self.hub.deliver(payload(LOG_TOPIC, self.evaluation_id))
+        return batch
 
     def finish(self) -> None:
         self.final = True
@@ -296,5 +304,114 @@ def test_follow_just_behind_what_the_tail_keeps_reads_the_missing_line_itself() 
         log.finish()
         assert await behind == [4, 5, 6]
         assert await live == [1, 2, 3, 4, 5, 6]
+
+    run(main)
+
+
+def test_follow_takes_this_process_appends_from_their_news_without_reading() -> None:
+    async def main() -> None:
+        hub = ChangeHub()
+        log = MemoryLog(hub)
+        followers = LogFollowers(log, hub, offload, poll_seconds=60)
+        tasks = [asyncio.create_task(collect(followers, "eval-1")) for _ in range(50)]
+        await settle()
+        reads_before = log.reads
+        for _ in range(10):
+            log.append(3, announce=True)
+            await settle()
+        assert log.reads == reads_before  # neither the news nor their own wake-ups read
+        log.finish()  # a final status comes from the database, and is read
+        results = await asyncio.gather(*tasks)
+        assert all(result == list(range(1, 31)) for result in results)
+
+    run(main)
+
+
+def test_news_that_do_not_continue_the_tail_make_it_read_the_gap() -> None:
+    async def main() -> None:
+        hub = ChangeHub()
+        log = MemoryLog(hub)
+        followers = LogFollowers(log, hub, offload, poll_seconds=60)
+        task = asyncio.create_task(collect(followers, "eval-1"))
+        await settle()
+        log.append(2, announce=True)
+        await settle()
+        reads_before = log.reads
+        # Lines 3-4 come from an append whose wake-up is lost (nobody hears of it), then
+        # 5-6 are announced: they do not continue the tail's end, so it reads 3-6.
+        log.hub, hub_of_the_tail = ChangeHub(), log.hub
+        log.append(2)
+        log.hub = hub_of_the_tail
+        log.append(2, announce=True)
+        await settle()
+        assert log.reads == reads_before + 1
+        assert [b.first_sequence for b in followers._tails["eval-1"].recent] == [1, 3, 5]
+        log.finish()
+        assert await task == [1, 2, 3, 4, 5, 6]
+
+    run(main)
+
+
+def test_news_announced_out_of_order_are_delivered_in_order() -> None:
+    """Two appenders of this process commit 1-2 then 3-4; their news reach the loop
+    the other way round (their threads are not ordered): 3-4 does not continue the tail
+    and is read, 1-2 is then already there."""
+
+    async def main() -> None:
+        hub = ChangeHub()
+        log = MemoryLog(hub)
+        followers = LogFollowers(log, hub, offload, poll_seconds=60)
+        task = asyncio.create_task(collect(followers, "eval-1"))
+        await settle()
+        silent = ChangeHub()
+        log.hub, hub_of_the_tail = silent, log.hub
+        first, second = log.append(2), log.append(2)
+        hub_of_the_tail.committed(LOG_TOPIC, "eval-1", [second])
+        hub_of_the_tail.committed(LOG_TOPIC, "eval-1", [first])
+        log.hub = hub_of_the_tail
+        await settle()
+        log.finish()
+        assert await task == [1, 2, 3, 4]
+
+    run(main)
+
+
+def test_tail_extend_takes_what_continues_its_end_and_tells_of_a_gap() -> None:
+    async def main() -> None:
+        tail = _Tail(end=0)
+        one, two, three = batches_of(1, 2, 2, 2)
+        assert tail.extend([[one], [two]], keep_lines=100)
+        assert tail.end == 4
+        assert tail.extend([[one, two]], keep_lines=100)  # already there: nothing to do
+        assert tail.end == 4
+        four = batches_of(9, 1)[0]
+        assert not tail.extend([[three], [four]], keep_lines=100)  # 7-8 are missing
+        assert (tail.end, [b.first_sequence for b in tail.recent]) == (6, [1, 3, 5])
+
+    run(main)
+
+
+def test_a_process_drops_the_database_wake_up_of_a_change_it_announced_only() -> None:
+    async def main() -> None:
+        hub = ChangeHub()
+        own = f"{payload(LOG_TOPIC, 'eval-1')} {process_origin()}"
+        with hub.watch(LOG_TOPIC, "eval-1") as watch:
+            hub.committed(LOG_TOPIC, "eval-1", "news")
+            assert await watch.changed(0) and watch.take_news() == ["news"]
+            hub.deliver(own)  # the same change, heard back from the database: dropped
+            assert not await watch.changed(0)
+            hub.deliver(own)  # a change this process did not announce: read it
+            assert await watch.changed(0) and watch.take_news() is None
+            hub.deliver(f"{payload(LOG_TOPIC, 'eval-1')} another-process")
+            assert await watch.changed(0) and watch.take_news() is None
+            hub.committed(LOG_TOPIC, "eval-1", "more news")
+            hub.deliver(payload(LOG_TOPIC, "eval-1"))  # a trigger's wake-up meanwhile
+            assert await watch.changed(0) and watch.take_news() is None  # so: read
+            hub.wake_all()  # the listener reconnected: its own wake-ups may be lost
+            hub.committed(LOG_TOPIC, "eval-1", "news")
+            hub.wake_all()
+            assert await watch.changed(0) and watch.take_news() is None
+            hub.deliver(own)  # not dropped: the reconnect forgot what was announced
+            assert await watch.changed(0)
 
     run(main)

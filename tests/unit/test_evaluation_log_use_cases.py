@@ -19,9 +19,11 @@ from ledger_server.domain.evaluations.log_lines import (
     LogLineInput,
     LogStream,
 )
+from ledger_server.domain.evaluations.log_ports import LOG_TOPIC
 from ledger_server.domain.evaluations.log_use_cases import EvaluationLogs
 from ledger_server.domain.evaluations.records import Status
 from ledger_server.domain.evaluations.use_cases import Evaluations, lock_key
+from tests.support.changes import Announcements
 from tests.support.memory_store import MemoryTransactions, MemoryUnitOfWork
 
 
@@ -293,3 +295,46 @@ def test_append_takes_the_lock_every_change_of_the_evaluation_takes(
 
 def test_append_many_of_nothing_stores_nothing(logs: EvaluationLogs) -> None:
     assert logs.append_many([]) == []
+
+
+def test_append_many_announces_the_batches_it_stored_as_a_read_returns_them(
+    db: MemoryTransactions, evaluation: str
+) -> None:
+    announcements = Announcements()
+    logs = EvaluationLogs(db, announcements)
+    logs.append(batch(evaluation, "a", batch_id="b1", digest=b"d1"))
+    with pytest.raises(AlreadyExists):
+        logs.append_many(
+            [
+                batch(evaluation, "b", "c"),
+                batch(evaluation, "a", batch_id="b1", digest=b"d1"),  # a resend: not new
+                batch(evaluation, "d"),
+                batch(evaluation, "x", batch_id="b1", digest=b"other"),  # refused
+            ]
+        )
+    logs.append(batch(evaluation))  # no lines: nothing to tell
+    stored = logs.read_after(evaluation, 0).batches
+    assert [(t, k) for t, k, _ in announcements.told] == [(LOG_TOPIC, evaluation)] * 2
+    assert [news for _, _, news in announcements.told] == [stored[:1], stored[1:]]
+    assert [b.first_sequence for b in stored] == [1, 2, 4]
+
+
+def test_append_announces_nothing_when_nothing_was_committed(
+    db: MemoryTransactions, evaluation: str
+) -> None:
+    announcements = Announcements()
+    logs = EvaluationLogs(db, announcements)
+    with pytest.raises(NotFound):
+        logs.append(batch("eval_unknown", "a"))
+    finish(db, evaluation)
+    with pytest.raises(FailedPrecondition):
+        logs.append(batch(evaluation, "a"))
+    assert announcements.told == []
+
+
+def test_append_prepares_no_news_when_nobody_in_this_process_follows(
+    db: MemoryTransactions, evaluation: str
+) -> None:
+    announcements = Announcements(watched=False)
+    EvaluationLogs(db, announcements).append(batch(evaluation, "a"))
+    assert announcements.told == []

@@ -10,8 +10,10 @@ watches of that `(topic, key)`.
 
 The listener reconnects after an outage (the database restarted, the connection was
 killed) with a capped backoff, and then wakes every watch: notifications sent while it
-was away are lost, so everyone reads again once. A payload is only `topic:key`: a
-wake-up, never data.
+was away are lost, so everyone reads again once. A payload is `topic:key` and the
+process that sent it: a wake-up, never data. A process drops the wake-ups of its own
+changes that it already announced to its watches, with what changed
+(`ChangeHub.committed`: no round trip through the database, no read).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import select
 import threading
 import time
@@ -30,7 +33,7 @@ from typing import Any, Self
 import psycopg2
 import psycopg2.extensions
 from psycopg2 import sql
-from sqlalchemy import Connection, text
+from sqlalchemy import ColumnElement, Connection, func, text
 from sqlalchemy.engine import make_url
 
 log = logging.getLogger("ledger.notifications")
@@ -47,47 +50,104 @@ def payload(topic: str, key: str) -> str:
     return f"{topic}:{key}"
 
 
+_origin: tuple[int, str] | None = None
+
+
+def process_origin() -> str:
+    """This process's name in the wake-ups it publishes: random, and new after a fork, so
+    workers sharing a parent's memory still tell their wake-ups apart."""
+    global _origin
+    pid = os.getpid()
+    if _origin is None or _origin[0] != pid:
+        _origin = (pid, secrets.token_hex(8))
+    return _origin[1]
+
+
 def publish_change(connection: Connection, topic: str, key: str) -> None:
     """Wakes watchers of `(topic, key)` in every process once this transaction commits.
 
     Repeats within one transaction are sent once (PostgreSQL folds identical
-    notifications), and a rolled-back transaction sends nothing.
+    notifications), and a rolled-back transaction sends nothing. The payload names the
+    sending process (`topic:key origin`): the wake-up of a change this process already
+    announced through `ChangeHub.committed` is dropped by its own listener.
     """
     connection.execute(
         text("SELECT pg_notify(:channel, :payload)"),
-        {"channel": CHANNEL, "payload": payload(topic, key)},
+        {"channel": CHANNEL, "payload": _sent_payload(topic, key)},
     )
 
 
-class _Watch:
-    """One watcher's view of a topic: the wake-ups it has not yet seen."""
+def change_notice(topic: str, key: str) -> ColumnElement[Any]:
+    """`publish_change` as an expression, to ride along in a statement the transaction
+    sends anyway (say an INSERT's RETURNING) instead of costing a round trip of its own.
+    Evaluated once per row, it still sends one wake-up: PostgreSQL folds identical
+    notifications of one transaction."""
+    return func.pg_notify(CHANNEL, _sent_payload(topic, key))
 
-    def __init__(self, hub: ChangeHub, name: str) -> None:
+
+def _sent_payload(topic: str, key: str) -> str:
+    return f"{payload(topic, key)} {process_origin()}"
+
+
+class _Topic:
+    """The watches of one `topic:key`, and what wakes them."""
+
+    __slots__ = ("announced", "event", "generation", "watches")
+
+    def __init__(self) -> None:
+        self.generation = 0
+        self.event = asyncio.Event()
+        self.watches: list[_Watch] = []
+        # Changes this process committed and announced whose own database wake-up has not
+        # come back yet: that many of its own wake-ups are dropped.
+        self.announced = 0
+
+
+class _Watch:
+    """One watcher's view of a topic: the wake-ups (and news) it has not yet seen."""
+
+    def __init__(self, hub: ChangeHub, name: str, topic: _Topic) -> None:
         self._hub = hub
         self._name = name
-        self._seen = hub._generation(name)
+        self._topic = topic
+        self._seen = topic.generation
+        self._news: list[Any] = []
+        self._without_news = False
         self._closed = False
+        topic.watches.append(self)
 
     async def changed(self, timeout: float) -> bool:
         deadline = asyncio.get_running_loop().time() + timeout
+        topic = self._topic
         while not self._closed:
-            generation = self._hub._generation(self._name)
-            if generation != self._seen:
-                self._seen = generation
+            if topic.generation != self._seen:
+                self._seen = topic.generation
                 return True
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
                 return False
             try:
-                await asyncio.wait_for(self._hub._event(self._name).wait(), remaining)
+                await asyncio.wait_for(topic.event.wait(), remaining)
             except TimeoutError:
                 return False
         return False
 
+    def take_news(self) -> list[Any] | None:
+        news, without_news = self._news, self._without_news
+        self._news, self._without_news = [], False
+        return None if without_news else news
+
+    def _woken(self, news: Any) -> None:
+        if news is None:
+            self._without_news = True
+            self._news.clear()  # a read follows, which sees all of it
+        elif not self._without_news:
+            self._news.append(news)
+
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            self._hub._release(self._name)
+            self._hub._release(self._name, self)
 
     def __enter__(self) -> Self:
         return self
@@ -104,14 +164,14 @@ class _Watch:
 class ChangeHub:
     """In-process fan-out: one generation counter and one event per watched topic.
 
-    Lives on the event loop; `deliver` and `wake_all` may be called from any thread.
-    Topics nobody watches are not kept, so wake-ups for them cost a dict lookup.
+    Lives on the event loop; `deliver`, `committed` and `wake_all` may be called from
+    any thread. Topics nobody watches are not kept, so wake-ups for them cost a dict
+    lookup.
     """
 
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
-        # name -> [generation, event, watchers]
-        self._topics: dict[str, list[Any]] = {}
+        self._topics: dict[str, _Topic] = {}
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -122,18 +182,27 @@ class ChangeHub:
         name = payload(topic, key)
         entry = self._topics.get(name)
         if entry is None:
-            self._topics[name] = [0, asyncio.Event(), 1]
-        else:
-            entry[2] += 1
-        return _Watch(self, name)
+            entry = self._topics[name] = _Topic()
+        return _Watch(self, name, entry)
 
-    def deliver(self, name: str) -> None:
-        """Thread-safe: wakes the watches of `name` (a `topic:key` payload)."""
-        self._on_loop(self._wake, name)
+    def deliver(self, notification: str) -> None:
+        """Thread-safe: wakes the watches a notification's payload names (`topic:key`,
+        with the sending process after a space when `publish_change` sent it)."""
+        name, _, origin = notification.partition(" ")
+        self._on_loop(self._heard, name, origin == process_origin())
+
+    def committed(self, topic: str, key: str, news: Any) -> None:
+        """Thread-safe: wakes the watches of `(topic, key)` with `news`, for a change this
+        process committed; its database wake-up, when it comes, is dropped."""
+        self._on_loop(self._announce, payload(topic, key), news)
 
     def wake_all(self) -> None:
         """Thread-safe: wakes every watch (after wake-ups may have been lost)."""
         self._on_loop(self._wake_every)
+
+    def watched(self, topic: str, key: str) -> bool:
+        """Thread-safe (one dict lookup): whether a watch of `(topic, key)` is open."""
+        return payload(topic, key) in self._topics
 
     def _on_loop(self, callback: Callable[..., None], *args: Any) -> None:
         loop = self._loop
@@ -149,31 +218,40 @@ class ChangeHub:
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
                 loop.call_soon_threadsafe(callback, *args)
 
-    def _wake(self, name: str) -> None:
+    def _heard(self, name: str, own: bool) -> None:
         entry = self._topics.get(name)
         if entry is None:
             return
-        entry[0] += 1
-        event: asyncio.Event = entry[1]
-        entry[1] = asyncio.Event()  # later waits wait for the next wake-up
+        if own and entry.announced > 0:
+            entry.announced -= 1  # its watches heard of this change, with its news
+            return
+        self._wake(entry, None)
+
+    def _announce(self, name: str, news: Any) -> None:
+        entry = self._topics.get(name)
+        if entry is None:
+            return
+        entry.announced += 1
+        self._wake(entry, news)
+
+    def _wake(self, entry: _Topic, news: Any) -> None:
+        for watch in entry.watches:
+            watch._woken(news)
+        entry.generation += 1
+        event, entry.event = entry.event, asyncio.Event()  # later waits wait for the next
         event.set()
 
     def _wake_every(self) -> None:
-        for name in list(self._topics):
-            self._wake(name)
+        for entry in list(self._topics.values()):
+            # Its own wake-ups sent before now are lost or on their way: none is dropped.
+            entry.announced = 0
+            self._wake(entry, None)
 
-    def _generation(self, name: str) -> int:
-        return int(self._topics[name][0])
-
-    def _event(self, name: str) -> asyncio.Event:
-        event: asyncio.Event = self._topics[name][1]
-        return event
-
-    def _release(self, name: str) -> None:
+    def _release(self, name: str, watch: _Watch) -> None:
         entry = self._topics.get(name)
-        if entry is not None:
-            entry[2] -= 1
-            if entry[2] <= 0:
+        if entry is not None and watch in entry.watches:
+            entry.watches.remove(watch)
+            if not entry.watches:
                 del self._topics[name]
 
 
@@ -310,3 +388,9 @@ class PgChanges:
 
     def watch(self, topic: str, key: str) -> _Watch:
         return self.hub.watch(topic, key)
+
+    def committed(self, topic: str, key: str, news: Any) -> None:
+        self.hub.committed(topic, key, news)
+
+    def watched(self, topic: str, key: str) -> bool:
+        return self.hub.watched(topic, key)

@@ -63,17 +63,46 @@ class _Tail:
 
     def add(self, read: LogRead, keep_lines: int) -> None:
         for batch in read.batches:
-            self.recent.append(batch)
-            self.recent_lines += len(batch.lines)
-            self.end = batch.last_sequence
-        while self.recent_lines > keep_lines and len(self.recent) > 1:
-            self.recent_lines -= len(self.recent.popleft().lines)
+            self._keep(batch)
+        self._trim(keep_lines)
         self.finished = read.finished
         self.wake()
+
+    def extend(self, news: list[Any], keep_lines: int) -> bool:
+        """Adds the batches this process's appends announced (`news`: a list of batches
+        per append, in the order they were announced) as far as they continue the end;
+        False when one does not (a gap: lines of an append not announced yet, or of
+        another process, are missing), and then only a read brings the rest."""
+        added = False
+        continues = True
+        for batch in (batch for batches in news for batch in batches):
+            if batch.last_sequence <= self.end:
+                continue  # read meanwhile
+            if batch.first_sequence > self.end + 1:
+                continues = False
+                break
+            self._keep(batch.after(self.end))
+            added = True
+        if added:
+            self._trim(keep_lines)
+            self.wake()
+        return continues
+
+    def _keep(self, batch: LogBatch) -> None:
+        self.recent.append(batch)
+        self.recent_lines += len(batch.lines)
+        self.end = batch.last_sequence
+
+    def _trim(self, keep_lines: int) -> None:
+        while self.recent_lines > keep_lines and len(self.recent) > 1:
+            self.recent_lines -= len(self.recent.popleft().lines)
 
     def after(self, cursor: int) -> list[LogBatch]:
         """The kept batches past `cursor`, looked for from the newest: followers are
         mostly at the end, so this costs the new batches, not all the kept ones."""
+        newest = self.recent[-1] if self.recent else None
+        if newest is not None and newest.first_sequence == cursor + 1:
+            return [newest]  # the usual case, once per follower per batch: no search
         found: list[LogBatch] = []
         for batch in reversed(self.recent):
             if batch.last_sequence <= cursor:
@@ -186,16 +215,27 @@ class LogFollowers:
             tail.watch.close()
 
     async def _keep_reading(self, evaluation_id: str, tail: _Tail) -> None:
-        """The one reader of a tail: after each wake-up (or poll), the lines after its end."""
-        assert tail.watch is not None
+        """The one reader of a tail: after each wake-up (or poll), the lines after its end.
+
+        An append committed in this process wakes it with its lines (the news), which
+        the tail takes as they are when they continue its end: no read. Anything else
+        (another process's append, a final status, a poll, a gap) is read.
+        """
+        watch = tail.watch
+        assert watch is not None
         try:
+            must_read = True
             while not tail.finished:
-                read = await self._read(evaluation_id, tail.end)
-                tail.add(read, self._keep_lines)
-                if tail.finished:
-                    break
-                if not read.more:
-                    await tail.watch.changed(self._poll_seconds)
+                if must_read:
+                    read = await self._read(evaluation_id, tail.end)
+                    tail.add(read, self._keep_lines)
+                    if tail.finished:
+                        break
+                    if read.more:
+                        continue
+                woken = await watch.changed(self._poll_seconds)
+                news = watch.take_news()
+                must_read = not woken or news is None or not tail.extend(news, self._keep_lines)
         except asyncio.CancelledError:
             raise
         except Exception as error:  # e.g. the database went away: followers end with it
@@ -206,7 +246,7 @@ class LogFollowers:
             if self._tails.get(evaluation_id) is tail:
                 del self._tails[evaluation_id]
             with contextlib.suppress(Exception):
-                tail.watch.close()
+                watch.close()
 
     @property
     def followed(self) -> int:

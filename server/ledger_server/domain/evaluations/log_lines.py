@@ -75,10 +75,11 @@ class LogBatch:
     first_sequence: int
     lines: tuple[LogLine, ...]
     rendered: Any = field(default=None, compare=False, repr=False)
+    # Kept, not computed: every follower asks for it on every message.
+    last_sequence: int = field(init=False, compare=False, repr=False)
 
-    @property
-    def last_sequence(self) -> int:
-        return self.first_sequence + len(self.lines) - 1
+    def __post_init__(self) -> None:
+        self.last_sequence = self.first_sequence + len(self.lines) - 1
 
     def after(self, sequence: int) -> LogBatch:
         """This batch without its lines up to `sequence` (itself when none are dropped)."""
@@ -105,6 +106,18 @@ class AppendResult:
     last_sequence: int
     # False when the batch was a resend of a stored `batch_id`: nothing was written.
     stored: bool
+
+
+def stored_batch(
+    evaluation_id: str, first_sequence: int, command: AppendLogsCommand, stored_time: datetime
+) -> LogBatch:
+    """The batch `command` became once stored from `first_sequence` at `stored_time` (the
+    time of its lines without one): what a read of it gives back."""
+    lines = tuple(
+        LogLine(first_sequence + index, line.text, line.stream, line.log_time or stored_time)
+        for index, line in enumerate(command.lines)
+    )
+    return LogBatch(evaluation_id, first_sequence, lines)
 
 
 def check_batch(command: AppendLogsCommand, path: str = "lines") -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol
 
 from ledger_server.domain.evaluations.log_lines import AppendLogsCommand, LogBatch, StoredBatch
@@ -20,11 +21,11 @@ class EvaluationLogRepository(Protocol):
 
     def add_batches(
         self, evaluation_id: str, batches: Sequence[tuple[int, AppendLogsCommand]]
-    ) -> None:
+    ) -> datetime:
         """Stores each command's lines as `first`, `first + 1`, ... (the int of its pair),
-        in order, in one statement; lines without a time get the time they are stored.
-        Wakes the evaluation's followers (LOG_TOPIC) in every server process once the
-        transaction commits."""
+        in order, in one statement; lines without a time get the time they are stored,
+        which it returns (the same for every line it stores). Wakes the evaluation's
+        followers (LOG_TOPIC) in every server process once the transaction commits."""
 
     def read_after(
         self, evaluation_id: str, after_sequence: int, max_lines: int, max_characters: int

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from ledger_server.domain import cursors
+from ledger_server.domain.changes import Changes
 from ledger_server.domain.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -31,7 +33,9 @@ from ledger_server.domain.evaluations.log_lines import (
     check_batch,
     next_first_sequence,
     resend_result,
+    stored_batch,
 )
+from ledger_server.domain.evaluations.log_ports import LOG_TOPIC
 from ledger_server.domain.evaluations.use_cases import live_evaluation, lock_key
 from ledger_server.domain.paging import CursorSpec, Page, page_size
 from ledger_server.domain.ports import Transactions, UnitOfWork
@@ -57,8 +61,10 @@ class LogRead:
 
 
 class EvaluationLogs:
-    def __init__(self, transactions: Transactions) -> None:
+    def __init__(self, transactions: Transactions, changes: Changes | None = None) -> None:
         self._transactions = transactions
+        # This process's followers, told of each append as it commits (with its lines).
+        self._changes = changes
 
     def append(self, command: AppendLogsCommand) -> AppendResult:
         """Stores one batch (or finds its earlier send); returns its lines' sequences."""
@@ -84,11 +90,28 @@ class EvaluationLogs:
             checked.append(command)
         results: list[AppendResult] = []
         if checked:
-            results, refused_inside = self._transactions.run(lambda uow: _append(uow, checked))
-            refused = refused_inside or refused
+            appended = self._transactions.run(lambda uow: _append(uow, checked))
+            results = appended.results
+            refused = appended.refused or refused
+            self._announce(appended)
         if refused is not None:
             raise refused
         return results
+
+    def _announce(self, appended: _Appended) -> None:
+        """Hands the lines just committed to this process's followers of the evaluation,
+        if it has any: they need not read them back (other processes read them when the
+        database wakes them)."""
+        changes, stored_time = self._changes, appended.stored_time
+        if changes is None or stored_time is None:
+            return  # nobody to tell, or nothing stored
+        evaluation_id = appended.new[0][1].evaluation_id
+        if changes.watched(LOG_TOPIC, evaluation_id):
+            batches = [
+                stored_batch(evaluation_id, first, command, stored_time)
+                for first, command in appended.new
+            ]
+            changes.committed(LOG_TOPIC, evaluation_id, batches)
 
     def list_logs(self, evaluation_id: str, size: int, page_token: str) -> Page[LogLine]:
         """Lines oldest first, `size` per page (0: 1,000; at most 10,000)."""
@@ -142,9 +165,19 @@ class EvaluationLogs:
         return last
 
 
-def _append(
-    uow: UnitOfWork, commands: Sequence[AppendLogsCommand]
-) -> tuple[list[AppendResult], LedgerError | None]:
+@dataclass
+class _Appended:
+    """What one transaction of `append_many` did."""
+
+    results: list[AppendResult]
+    # The batches stored, with their first sequences, and the time of their lines without one.
+    new: list[tuple[int, AppendLogsCommand]]
+    stored_time: datetime | None
+    # The batch that ended it, refused (the ones before it commit).
+    refused: LedgerError | None
+
+
+def _append(uow: UnitOfWork, commands: Sequence[AppendLogsCommand]) -> _Appended:
     """Appends `commands` (all of one evaluation) under its lock, stopping at the first
     refused one: its error is returned, not raised, so the ones before it commit."""
     evaluation_id = commands[0].evaluation_id
@@ -184,9 +217,8 @@ def _append(
             new.append((first, command))
             if command.batch_id:
                 pending[command.batch_id] = StoredBatch(first, last, command.fingerprint)
-    if new:
-        repository.add_batches(evaluation_id, new)
-    return results, refused
+    stored_time = repository.add_batches(evaluation_id, new) if new else None
+    return _Appended(results, new, stored_time, refused)
 
 
 def _closed(uow: UnitOfWork, evaluation_id: str) -> bool:

@@ -139,6 +139,8 @@ def joined_replies(batches: Sequence[LogBatch]) -> list[bytes]:
     most REPLY_BYTES: serialized messages of one type concatenate into their merge
     (repeated `lines` append, `last_sequence` is the last one's), so joining copies
     bytes, never lines."""
+    if len(batches) == 1:
+        return rendered_batch(batches[0])  # the usual case: a follower keeping up
     joined: list[bytes] = []
     parts: list[bytes] = []
     size = 0

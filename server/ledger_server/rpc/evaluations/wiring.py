@@ -44,6 +44,6 @@ def evaluation_servicer(
         thresholds=Thresholds(settings.output_inline_max_bytes, settings.output_database_max_bytes),
     )
     servicer.attach_logs(
-        EvaluationLogs(transactions), changes, poll_seconds=settings.log_poll_seconds
+        EvaluationLogs(transactions, changes), changes, poll_seconds=settings.log_poll_seconds
     )
     return servicer
