@@ -5,10 +5,11 @@ Per batch, in the caller's transaction:
 1. COPY the normalised records into `cost_staging` (a temporary table the session
    keeps; ON COMMIT DELETE ROWS empties it at every commit).
 2. Read the current revision of every staged key into `cost_current`: one index probe
-   per staged key (LATERAL ... ORDER BY revision DESC LIMIT 1), never a scan.
-3. One INSERT ... SELECT per outcome: keys with no current revision become revision 1
-   (inserted); keys whose current content digest differs get the next revision
-   (revised); the rest (unchanged) are not written at all.
+   per staged key (LATERAL ... ORDER BY revision DESC LIMIT 1), never a scan, in key
+   order.
+3. One INSERT ... SELECT per outcome, in key order: keys with no current revision
+   become revision 1 (inserted); keys whose current content digest differs get the next
+   revision (revised); the rest (unchanged) are not written at all.
 4. One INSERT ... SELECT of the aggregate deltas: +new values for inserted and revised
    records, -old values for the revisions they replace, summed per day and group.
 
@@ -85,11 +86,14 @@ CREATE TEMPORARY TABLE IF NOT EXISTS cost_current (
 ) ON COMMIT DELETE ROWS;
 """
 
+# Keys are digests, so a batch's keys are spread over the whole primary key index: probing
+# and inserting them in key order walks the index once instead of jumping about it
+# (about a tenth less time per batch, measured with bench/ingestion.py's floor).
 READ_CURRENT = """
 INSERT INTO cost_current
 SELECT c.key_id, c.revision, c.content_hash, c.billing_currency, c.billed_cost,
        c.effective_cost
-FROM cost_staging s
+FROM (SELECT key_id FROM cost_staging ORDER BY key_id) s
 CROSS JOIN LATERAL (
     SELECT r.key_id, r.revision, r.content_hash, r.billing_currency, r.billed_cost,
            r.effective_cost
@@ -105,6 +109,7 @@ INSERT INTO ledger.cost_records ({_STORED}, content_hash, revision, run_id)
 SELECT {_STAGED}, s.content_hash, 1, %(run_id)s
 FROM cost_staging s
 WHERE NOT EXISTS (SELECT FROM cost_current c WHERE c.key_id = s.key_id)
+ORDER BY s.key_id
 """  # noqa: S608 - column names are constants of this module
 
 INSERT_REVISED = f"""
@@ -113,6 +118,7 @@ SELECT {_STAGED}, s.content_hash, c.revision + 1, %(run_id)s
 FROM cost_staging s
 JOIN cost_current c ON c.key_id = s.key_id
 WHERE c.content_hash <> s.content_hash
+ORDER BY s.key_id
 """  # noqa: S608
 
 _GROUP = "provider, billing_account_id, service, region, sku, charge_category"
