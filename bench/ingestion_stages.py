@@ -3,8 +3,11 @@
 For each batch of the benchmark's workload (bench/ingestion.py, 5,000 records): parse
 the serialized message, protobuf -> RecordInput, normalise and validate, render the
 staging COPY text, then the server's bulk statements one by one (storage/ingestion/
-bulk.py), each batch committed. Prints the median microseconds per record of each
-stage over the batches. Needs DATABASE_URL (a fresh database is made next to it).
+bulk.py), each batch committed. Prints, per stage, the median wall-clock microseconds
+per record over the batches and the CPU microseconds per record over all of them: this
+thread's for the Python stages, the PostgreSQL backend's (from /proc) for the SQL ones.
+On a shared machine the CPU figures are the steadier: they leave out time spent waiting
+for a core. Needs DATABASE_URL (a fresh database is made next to it).
 
     DATABASE_URL=postgresql+psycopg2://... .venv/bin/python bench/ingestion_stages.py
 """
@@ -24,6 +27,7 @@ from typing import TypeVar
 
 import psycopg2
 from ingestion import BATCH, batches
+from machine import _proc_times
 from servers import dsn, sibling_database
 
 from ledger.v1 import ingestion_service_pb2 as ing
@@ -35,17 +39,27 @@ from ledger_server.storage.ingestion import bulk
 T = TypeVar("T")
 
 
-def measure(url: str, count: int) -> dict[str, list[float]]:
-    """Microseconds per record of every stage, one figure per batch."""
+def measure(url: str, count: int) -> tuple[dict[str, list[float]], dict[str, float]]:
+    """Wall-clock microseconds per record of every stage, one figure per batch, and the
+    CPU seconds of every stage over all batches."""
     timings: dict[str, list[float]] = defaultdict(list)
+    cpu: dict[str, float] = defaultdict(float)
     run_id = {"run_id": str(uuid.uuid4())}
     connection = psycopg2.connect(dsn(url))
     cursor = connection.cursor()
+    cursor.execute("SELECT pg_backend_pid()")
+    backend = int(cursor.fetchone()[0])  # type: ignore[index]
+
+    def backend_cpu() -> float:
+        return _proc_times(backend) or 0.0
 
     def timed(stage: str, size: int, work: Callable[[], T]) -> T:
-        started = time.perf_counter()
+        sql = stage.startswith("SQL")
+        clock = backend_cpu if sql else time.thread_time
+        cpu_before, started = clock(), time.perf_counter()
         result = work()
         timings[stage].append((time.perf_counter() - started) * 1e6 / size)
+        cpu[stage] += clock() - cpu_before
         return result
 
     copy = f"COPY cost_staging ({', '.join(bulk.STAGING_COLUMNS)}) FROM STDIN"
@@ -66,7 +80,7 @@ def measure(url: str, count: int) -> dict[str, list[float]]:
             timed(stage, size, partial(cursor.execute, statement, run_id))
         timed("SQL: commit", size, connection.commit)
     connection.close()
-    return timings
+    return timings, cpu
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -78,17 +92,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("set DATABASE_URL (a fresh database is made next to it)", file=sys.stderr)
         return 2
     with sibling_database(url, "stages") as scratch:
-        timings = measure(scratch, args.records)
-    print(f"us/record, median of {len(next(iter(timings.values())))} batches of {BATCH:,}:")
-    python = sql = 0.0
+        timings, cpu = measure(scratch, args.records)
+    batches_measured = len(next(iter(timings.values())))
+    print(
+        f"us/record over {batches_measured} batches of {BATCH:,}: wall (median) and CPU "
+        "(Python: this thread; SQL: the PostgreSQL backend)"
+    )
+    totals = {"Python": [0.0, 0.0], "SQL": [0.0, 0.0]}
     for stage, values in timings.items():
-        median = statistics.median(values)
-        if stage.startswith("SQL"):
-            sql += median
-        else:
-            python += median
-        print(f"  {stage:<26} {median:6.2f}")
-    print(f"  {'Python':<26} {python:6.2f}\n  {'SQL':<26} {sql:6.2f}")
+        wall = statistics.median(values)
+        used = cpu[stage] * 1e6 / args.records
+        total = totals["SQL" if stage.startswith("SQL") else "Python"]
+        total[0] += wall
+        total[1] += used
+        print(f"  {stage:<26} {wall:6.2f}  {used:6.2f}")
+    for name, (wall, used) in totals.items():
+        print(f"  {name:<26} {wall:6.2f}  {used:6.2f}")
     return 0
 
 
