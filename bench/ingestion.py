@@ -24,6 +24,7 @@ small. Self-contained: its own PostgreSQL (embedded; or DATABASE_URL) and server
 
     .venv/bin/python bench/ingestion.py            # 1,000,000 records
     .venv/bin/python bench/ingestion.py --quick    # 100,000 records
+    .venv/bin/python bench/ingestion.py --stages   # per stage, in-process (no gRPC)
 """
 
 from __future__ import annotations
@@ -228,6 +229,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--records", type=int, help="records per load (overrides --quick)")
     parser.add_argument("--log-level", default=os.environ.get("LEDGER_LOG_LEVEL", "INFO"))
     parser.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
+    parser.add_argument(
+        "--stages",
+        action="store_true",
+        help="instead: where a record's time goes, per stage, in-process (ingestion_stages.py;"
+        " 50,000 records unless --records)",
+    )
     return parser.parse_args(argv)
 
 
@@ -237,6 +244,12 @@ def progress(message: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.stages:
+        from ingestion_stages import report  # it imports this module
+
+        with database() as db:
+            report(db.url, args.records or 50_000)
+        return 0
     count = args.records or (100_000 if args.quick else 1_000_000)
     progress(f"starting PostgreSQL; {count:,} records per load")
     with database() as db:

@@ -7,21 +7,19 @@ bulk.py), each batch committed. Prints, per stage, the median wall-clock microse
 per record over the batches and the CPU microseconds per record over all of them: this
 thread's for the Python stages, the PostgreSQL backend's (from /proc) for the SQL ones.
 On a shared machine the CPU figures are the steadier: they leave out time spent waiting
-for a core. Needs DATABASE_URL (a fresh database is made next to it).
+for a core. An analysis, not a benchmark of its own: bench/ingestion.py runs it.
 
-    DATABASE_URL=postgresql+psycopg2://... .venv/bin/python bench/ingestion_stages.py
+    .venv/bin/python bench/ingestion.py --stages                 # 50,000 records
+    .venv/bin/python bench/ingestion.py --stages --records 100000
 """
 
 from __future__ import annotations
 
-import argparse
-import os
 import statistics
-import sys
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from functools import partial
 from typing import TypeVar
 
@@ -31,7 +29,6 @@ from machine import _proc_times
 from servers import dsn, sibling_database
 
 from ledger.v1 import ingestion_service_pb2 as ing
-from ledger_server.config import normalize_database_url
 from ledger_server.domain.ingestion.normalise import normalise_batch
 from ledger_server.rpc.ingestion.convert import records_in
 from ledger_server.storage.ingestion import bulk
@@ -83,16 +80,10 @@ def measure(url: str, count: int) -> tuple[dict[str, list[float]], dict[str, flo
     return timings, cpu
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--records", type=int, default=50_000, help="default 50,000")
-    args = parser.parse_args(argv)
-    url = normalize_database_url(os.environ.get("DATABASE_URL", ""))
-    if not url:
-        print("set DATABASE_URL (a fresh database is made next to it)", file=sys.stderr)
-        return 2
+def report(url: str, records: int) -> None:
+    """Measures `records` in a fresh database next to `url` and prints the table."""
     with sibling_database(url, "stages") as scratch:
-        timings, cpu = measure(scratch, args.records)
+        timings, cpu = measure(scratch, records)
     batches_measured = len(next(iter(timings.values())))
     print(
         f"us/record over {batches_measured} batches of {BATCH:,}: wall (median) and CPU "
@@ -101,15 +92,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     totals = {"Python": [0.0, 0.0], "SQL": [0.0, 0.0]}
     for stage, values in timings.items():
         wall = statistics.median(values)
-        used = cpu[stage] * 1e6 / args.records
+        used = cpu[stage] * 1e6 / records
         total = totals["SQL" if stage.startswith("SQL") else "Python"]
         total[0] += wall
         total[1] += used
         print(f"  {stage:<26} {wall:6.2f}  {used:6.2f}")
     for name, (wall, used) in totals.items():
         print(f"  {name:<26} {wall:6.2f}  {used:6.2f}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

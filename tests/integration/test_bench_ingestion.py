@@ -107,3 +107,17 @@ def test_bench_ingestion_says_when_the_floor_puts_the_target_out_of_reach() -> N
     assert "UNREACHABLE" in ingestion.ceiling(0.2)
     assert "UNREACHABLE" in ingestion.ceiling(0.49)
     assert "UNREACHABLE" not in ingestion.ceiling(0.5)
+
+
+def test_bench_ingestion_stages_time_every_stage_of_a_stored_batch() -> None:
+    import ingestion_stages
+
+    with fresh_database() as url:
+        timings, cpu = ingestion_stages.measure(url, 23)
+        with connect(url) as connection, connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM ledger.cost_records")
+            stored = cursor.fetchone()[0]  # type: ignore[index]
+    assert stored == 23
+    assert len(timings) == 9
+    assert set(cpu) == set(timings)
+    assert all(len(values) == 1 and values[0] > 0 for values in timings.values())
