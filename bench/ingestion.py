@@ -10,13 +10,21 @@ In one run on one machine:
   COPY       the same rows, already as text, COPY'd by bare psycopg2 into a plain table
              with cost_records' columns (no index, no trigger): the machine's limit for
              getting these rows into PostgreSQL at all.
-  ratio      FRESH / COPY (target >= 0.5x).
+  FLOOR      the SQL work the bulk design cannot avoid, with no Python per record: the
+             same N records already normalised and rendered as the server's staging
+             COPY text (before the clock), then, per batch of 5,000 in one transaction,
+             the server's own statements (storage/ingestion/bulk.py: COPY into the
+             staging table, current revisions, aggregate deltas, INSERT ... SELECT into
+             cost_records with its indexes) on a fresh database of the real schema.
+  ratio      FRESH / COPY (target >= 0.5x), and FLOOR / COPY: the best FRESH can reach
+             on this machine with this design. Below 0.5x the target is out of reach.
 
 The client sends pre-serialized messages, so its own CPU (on the same cores) stays
 small. Self-contained: its own PostgreSQL (embedded; or DATABASE_URL) and server.
 
     .venv/bin/python bench/ingestion.py            # 1,000,000 records
     .venv/bin/python bench/ingestion.py --quick    # 100,000 records
+    .venv/bin/python bench/ingestion.py --stages   # per stage, in-process (no gRPC)
 """
 
 from __future__ import annotations
@@ -33,9 +41,12 @@ from datetime import date, timedelta
 
 import grpc
 import psycopg2
-from servers import database, dsn, server_process
+from servers import database, dsn, server_process, sibling_database
 
 from ledger.v1 import ingestion_service_pb2 as ing
+from ledger_server.domain.ingestion.normalise import normalise_batch
+from ledger_server.rpc.ingestion.convert import records_in
+from ledger_server.storage.ingestion.bulk import classify_copy_text, copy_rows
 
 STREAM = "/ledger.v1.IngestionService/StreamCostRecords"
 BATCH = 5_000
@@ -173,6 +184,38 @@ def raw_copy(url: str, count: int, *, keep: bool = False) -> float:
     return seconds
 
 
+def staged_batches(count: int) -> list[str]:
+    """The workload as the server stages it: normalised by the domain and rendered by
+    bulk.copy_rows, one text per batch of BATCH records."""
+    texts = []
+    first, end = FIRST_RECORD, FIRST_RECORD + count
+    for start in range(first, end, BATCH):
+        inputs = records_in([record(n) for n in range(start, min(start + BATCH, end))])
+        valid, rejections, _ = normalise_batch(inputs, start - first)
+        assert not rejections, rejections[:3]
+        texts.append(copy_rows(valid).getvalue())
+    return texts
+
+
+def floor(url: str, count: int) -> tuple[float, int]:
+    """Seconds for the server's SQL alone to store `count` fresh records (see FLOOR
+    above), on `url`'s database, and how many records it inserted."""
+    texts = staged_batches(count)
+    run_id = uuid.uuid4()
+    inserted = 0
+    connection = psycopg2.connect(dsn(url))
+    try:
+        started = time.perf_counter()
+        for text in texts:
+            with connection.cursor() as cursor:
+                inserted += classify_copy_text(cursor, run_id, io.StringIO(text))[0]
+            connection.commit()
+        seconds = time.perf_counter() - started
+    finally:
+        connection.close()
+    return seconds, inserted
+
+
 def check(load: Load, inserted: int, revised: int, unchanged: int) -> list[str]:
     run = load.report.run
     got = (run.inserted_count, run.revised_count, run.unchanged_count, run.rejected_count)
@@ -186,6 +229,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--records", type=int, help="records per load (overrides --quick)")
     parser.add_argument("--log-level", default=os.environ.get("LEDGER_LOG_LEVEL", "INFO"))
     parser.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
+    parser.add_argument(
+        "--stages",
+        action="store_true",
+        help="instead: where a record's time goes, per stage, in-process (ingestion_stages.py;"
+        " 50,000 records unless --records)",
+    )
     return parser.parse_args(argv)
 
 
@@ -195,11 +244,20 @@ def progress(message: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.stages:
+        from ingestion_stages import report  # it imports this module
+
+        with database() as db:
+            report(db.url, args.records or 50_000)
+        return 0
     count = args.records or (100_000 if args.quick else 1_000_000)
     progress(f"starting PostgreSQL; {count:,} records per load")
     with database() as db:
         progress("raw COPY of the same rows")
         copy_seconds = raw_copy(db.url, count)
+        progress("floor: the server's SQL on pre-rendered batches, in a fresh database")
+        with sibling_database(db.url, "floor") as floor_url:
+            floor_seconds, floor_inserted = floor(floor_url, count)
         with server_process(db.url, args.log_level, args.workers) as (target, process):
             _wait(target, process)
             fresh_messages = batches(count)
@@ -217,19 +275,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         *check(unchanged, 0, 0, count),
         *check(revised, 0, tenth, count - tenth),
     ]
+    if floor_inserted != count:
+        problems.append(f"floor: inserted {floor_inserted}, expected {count}")
     copy_rate = count / copy_seconds
+    floor_rate = count / floor_seconds
     print(f"ingestion: {count:,} records, batches of {BATCH:,}, PostgreSQL {db.version}")
     for load in (fresh, unchanged, revised):
         print(
             f"  {load.name:<10} {load.rate(count):>10,.0f} records/s  {load.seconds:7.2f} s  "
             f"ratio to COPY {load.rate(count) / copy_rate:.2f}x"
         )
+    print(
+        f"  {'FLOOR':<10} {floor_rate:>10,.0f} records/s  {floor_seconds:7.2f} s  "
+        f"ratio to COPY {floor_rate / copy_rate:.2f}x  (the server's SQL alone, no Python)"
+    )
     print(f"  {'raw COPY':<10} {copy_rate:>10,.0f} rows/s     {copy_seconds:7.2f} s")
     ratio = fresh.rate(count) / copy_rate
     print(f"  fresh / COPY = {ratio:.2f}x (target >= 0.5x): {'met' if ratio >= 0.5 else 'MISSED'}")
+    print(f"  fresh / FLOOR = {fresh.rate(count) / floor_rate:.2f}x")
+    print(ceiling(floor_rate / copy_rate))
     for problem in problems:
         print(f"  ERROR {problem}")
     return 1 if problems else 0
+
+
+def ceiling(floor_ratio: float, target: float = 0.5) -> str:
+    """Whether the target is reachable at all: FRESH cannot beat the floor."""
+    if floor_ratio < target:
+        return (
+            f"  ceiling: FLOOR / COPY = {floor_ratio:.2f}x < {target}x: the target is "
+            "UNREACHABLE by construction on this machine (the design's SQL alone is slower)"
+        )
+    return (
+        f"  ceiling: FLOOR / COPY = {floor_ratio:.2f}x >= {target}x: the target is "
+        "reachable in principle (what is left is the server's Python)"
+    )
 
 
 def _wait(target: str, process: object) -> None:

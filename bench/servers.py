@@ -84,6 +84,28 @@ def database() -> Iterator[Database]:
             get_server(PG_DIR, cleanup_mode="stop").cleanup()
 
 
+@contextmanager
+def sibling_database(url: str, suffix: str) -> Iterator[str]:
+    """A fresh, migrated database on the server of `url`, named after its database and
+    `suffix`, dropped at the end: for a measure that needs empty tables of its own."""
+    base = make_url(url)
+    name = f"{base.database}_{suffix}"
+    admin_dsn = dsn(base.set(database="postgres").render_as_string(hide_password=False))
+    admin = psycopg2.connect(admin_dsn)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    sibling = base.set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(sibling)
+        yield sibling
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
 def _drop(admin_url: str, name: str) -> None:
     target = make_url(admin_url).set(drivername="postgresql", database="postgres")
     connection = psycopg2.connect(target.render_as_string(hide_password=False))

@@ -15,6 +15,10 @@ tree changes.
 
     make mutate                           # all of it, a few minutes on 2 cores
     .venv/bin/python tests/mutation/run.py --max-children 1
+    .venv/bin/python tests/mutation/run.py --only 'src/ledger_server/domain/ingestion/*'
+
+`--only PATTERN` (repeatable) replaces `only_mutate` in the staged pyproject.toml for one
+run, to mutate one domain while it changes; the score then covers that domain alone.
 
 Exit status: 1 when the score is below the target or a survivor is not explained.
 """
@@ -22,11 +26,13 @@ Exit status: 1 when the score is below the target or a survivor is not explained
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,10 +42,12 @@ STAGE = REPO_ROOT / ".ledger" / "mutation"
 EXPLAINED = REPO_ROOT / "tests" / "MUTATION.md"
 TARGET = 0.90
 KILLED = {"killed", "timeout"}  # a mutant that hangs the tests is caught too
+# One line, as pyproject.toml spells it: `only_mutate = ["...", "..."]`.
+_ONLY_MUTATE = re.compile(r"^only_mutate\s*=\s*\[[^\]\n]*\]", re.MULTILINE)
 _MUTANT = re.compile(r"`(ledger_server\.[\w.ǁ]+__mutmut_\d+)`")
 
 
-def stage() -> None:
+def stage(only: Sequence[str] = ()) -> None:
     if STAGE.exists():
         shutil.rmtree(STAGE)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis")
@@ -48,6 +56,20 @@ def stage() -> None:
     )
     shutil.copytree(REPO_ROOT / "tests", STAGE / "tests", ignore=ignore)
     shutil.copy2(REPO_ROOT / "pyproject.toml", STAGE / "pyproject.toml")
+    if only:
+        narrow(STAGE / "pyproject.toml", only)
+
+
+def narrow(pyproject: Path, only: Sequence[str]) -> None:
+    """Replace `[tool.mutmut]`'s `only_mutate` with `only` (in the staged copy only)."""
+    text = pyproject.read_text()
+    patterns = ", ".join(json.dumps(pattern) for pattern in only)
+    narrowed, found = _ONLY_MUTATE.subn(f"only_mutate = [{patterns}]", text)
+    if found != 1:
+        raise SystemExit(f"expected one `only_mutate = [...]` line in {pyproject}, found {found}")
+    if tomllib.loads(narrowed)["tool"]["mutmut"]["only_mutate"] != list(only):
+        raise SystemExit(f"could not narrow `only_mutate` in {pyproject}")
+    pyproject.write_text(narrowed)
 
 
 def mutmut(*args: str, capture: bool = False) -> str:
@@ -103,7 +125,8 @@ def report(statuses: dict[str, str], known: set[str]) -> int:
     survivors = sorted(name for name, status in statuses.items() if status not in KILLED)
     equivalent = [name for name in survivors if name in known]
     unexplained = [name for name in survivors if name not in known]
-    stale = sorted(known - set(survivors))
+    # A narrowed run (`--only`) says nothing of the modules it did not mutate.
+    stale = sorted(name for name in known - set(survivors) if module_of(name) in by_module)
 
     print("\nMutants by module (killed / all):")
     for module in sorted(by_module):
@@ -140,10 +163,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--report-only", action="store_true", help="report the last run in the staging copy"
     )
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="mutate only files matching PATTERN (replaces only_mutate; repeatable), "
+        "e.g. 'src/ledger_server/domain/ingestion/*'",
+    )
     args = parser.parse_args(argv)
     if not args.report_only:
         print(f"staging the server package, tests and config in {STAGE}", flush=True)
-        stage()
+        stage(args.only)
         mutmut("run", "--max-children", str(args.max_children))
     return report(results(), explained())
 

@@ -5,10 +5,11 @@ Per batch, in the caller's transaction:
 1. COPY the normalised records into `cost_staging` (a temporary table the session
    keeps; ON COMMIT DELETE ROWS empties it at every commit).
 2. Read the current revision of every staged key into `cost_current`: one index probe
-   per staged key (LATERAL ... ORDER BY revision DESC LIMIT 1), never a scan.
-3. One INSERT ... SELECT per outcome: keys with no current revision become revision 1
-   (inserted); keys whose current content digest differs get the next revision
-   (revised); the rest (unchanged) are not written at all.
+   per staged key (LATERAL ... ORDER BY revision DESC LIMIT 1), never a scan, in key
+   order.
+3. One INSERT ... SELECT per outcome, in key order: keys with no current revision
+   become revision 1 (inserted); keys whose current content digest differs get the next
+   revision (revised); the rest (unchanged) are not written at all.
 4. One INSERT ... SELECT of the aggregate deltas: +new values for inserted and revised
    records, -old values for the revisions they replace, summed per day and group.
 
@@ -21,18 +22,26 @@ from __future__ import annotations
 import io
 import json
 import uuid
-from decimal import Decimal
+from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from psycopg2.extensions import cursor as PgCursor  # noqa: N812
 
 from ledger_server.domain.ingestion.records import NormalisedRecord
 
+# In the order copy_rows writes them: the free texts last, so one check covers them all.
 STAGING_COLUMNS = (
     "key_id",
     "content_hash",
     "charge_period_start",
     "charge_period_end",
+    "charge_category",
+    "billing_currency",
+    "billed_cost",
+    "effective_cost",
+    "usage_quantity",
+    "labels",
     "provider",
     "billing_account_id",
     "sub_account_id",
@@ -40,13 +49,7 @@ STAGING_COLUMNS = (
     "region",
     "sku",
     "resource_id",
-    "charge_category",
-    "billing_currency",
-    "billed_cost",
-    "effective_cost",
-    "usage_quantity",
     "usage_unit",
-    "labels",
 )
 _COLUMN_LIST = ", ".join(STAGING_COLUMNS)
 _STAGED = ", ".join(f"s.{column}" for column in STAGING_COLUMNS if column != "content_hash")
@@ -83,11 +86,14 @@ CREATE TEMPORARY TABLE IF NOT EXISTS cost_current (
 ) ON COMMIT DELETE ROWS;
 """
 
+# Keys are digests, so a batch's keys are spread over the whole primary key index: probing
+# and inserting them in key order walks the index once instead of jumping about it
+# (about a tenth less time per batch, measured with bench/ingestion.py's floor).
 READ_CURRENT = """
 INSERT INTO cost_current
 SELECT c.key_id, c.revision, c.content_hash, c.billing_currency, c.billed_cost,
        c.effective_cost
-FROM cost_staging s
+FROM (SELECT key_id FROM cost_staging ORDER BY key_id) s
 CROSS JOIN LATERAL (
     SELECT r.key_id, r.revision, r.content_hash, r.billing_currency, r.billed_cost,
            r.effective_cost
@@ -103,6 +109,7 @@ INSERT INTO ledger.cost_records ({_STORED}, content_hash, revision, run_id)
 SELECT {_STAGED}, s.content_hash, 1, %(run_id)s
 FROM cost_staging s
 WHERE NOT EXISTS (SELECT FROM cost_current c WHERE c.key_id = s.key_id)
+ORDER BY s.key_id
 """  # noqa: S608 - column names are constants of this module
 
 INSERT_REVISED = f"""
@@ -111,6 +118,7 @@ SELECT {_STAGED}, s.content_hash, c.revision + 1, %(run_id)s
 FROM cost_staging s
 JOIN cost_current c ON c.key_id = s.key_id
 WHERE c.content_hash <> s.content_hash
+ORDER BY s.key_id
 """  # noqa: S608
 
 _GROUP = "provider, billing_account_id, service, region, sku, charge_category"
@@ -150,8 +158,11 @@ def _text(value: str) -> str:
     return value
 
 
-def _number(value: Decimal | None) -> str:
-    return "\\N" if value is None else str(value)
+@lru_cache(maxsize=4096)
+def _time(moment: datetime) -> str:
+    """A period bound as COPY reads it: a batch's records share a few, so each is
+    spelled once."""
+    return moment.isoformat()
 
 
 def copy_rows(records: list[NormalisedRecord]) -> io.StringIO:
@@ -159,28 +170,53 @@ def copy_rows(records: list[NormalisedRecord]) -> io.StringIO:
     lines = []
     for record in records:
         key = record.key
+        texts = "\t".join(
+            (
+                key.provider,
+                key.billing_account_id,
+                key.sub_account_id,
+                key.service,
+                key.region,
+                key.sku,
+                key.resource_id,
+                record.usage_unit,
+            )
+        )
+        # Texts rarely hold a character COPY must have escaped: check them together.
+        if texts.count("\t") != 7 or "\\" in texts or "\n" in texts or "\r" in texts:
+            texts = "\t".join(
+                map(
+                    _text,
+                    (
+                        key.provider,
+                        key.billing_account_id,
+                        key.sub_account_id,
+                        key.service,
+                        key.region,
+                        key.sku,
+                        key.resource_id,
+                        record.usage_unit,
+                    ),
+                )
+            )
+        billed = str(record.billed_cost)
+        effective = record.effective_cost
+        quantity = record.usage_quantity
         labels = record.labels
         lines.append(
             "\t".join(
                 (
                     record.key_id,
                     "\\\\x" + record.content_hash.hex(),
-                    key.charge_period_start.isoformat(),
-                    key.charge_period_end.isoformat(),
-                    _text(key.provider),
-                    _text(key.billing_account_id),
-                    _text(key.sub_account_id),
-                    _text(key.service),
-                    _text(key.region),
-                    _text(key.sku),
-                    _text(key.resource_id),
+                    _time(key.charge_period_start),
+                    _time(key.charge_period_end),
                     key.charge_category.value,
                     record.billing_currency,
-                    str(record.billed_cost),
-                    str(record.effective_cost),
-                    _number(record.usage_quantity),
-                    _text(record.usage_unit),
+                    billed,
+                    billed if effective is record.billed_cost else str(effective),
+                    "\\N" if quantity is None else str(quantity),
                     _text(json.dumps(labels)) if labels else "{}",
+                    texts,
                 )
             )
         )
@@ -192,9 +228,15 @@ def stage_and_classify(
     cursor: PgCursor, run_id: uuid.UUID, records: list[NormalisedRecord]
 ) -> tuple[int, int]:
     """Stores `records` as described above; returns (inserted, revised)."""
+    return classify_copy_text(cursor, run_id, copy_rows(records))
+
+
+def classify_copy_text(cursor: PgCursor, run_id: uuid.UUID, rows: io.StringIO) -> tuple[int, int]:
+    """Steps 1 to 4 for a batch already rendered by `copy_rows`; returns (inserted,
+    revised). The benchmark's floor runs exactly this, with no Python per record."""
     params: dict[str, Any] = {"run_id": str(run_id)}
     cursor.execute(CREATE_STAGING)
-    cursor.copy_expert(f"COPY cost_staging ({_COLUMN_LIST}) FROM STDIN", copy_rows(records))
+    cursor.copy_expert(f"COPY cost_staging ({_COLUMN_LIST}) FROM STDIN", rows)
     cursor.execute(READ_CURRENT)
     # The deltas read cost_current before the inserts below could matter to it: they
     # depend only on the staged rows and the revisions current before this batch.
