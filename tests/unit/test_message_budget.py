@@ -72,3 +72,46 @@ def test_refuses_nesting_deeper_than_protobuf_parses() -> None:
 def test_bytes_that_are_not_protobuf_raise_decode_error() -> None:
     with pytest.raises(DecodeError):
         COUNTER.count(b"\xff\xff\xff\xff", 1_000)
+
+
+def test_a_long_level_over_its_budget_is_refused_before_any_parse_of_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A long level is walked in Python first: one C parse of millions of entries would
+    hold the GIL (and every other call) for as long as it takes."""
+    one = estimate_pb2.Estimate(by_resource=[estimate_pb2.ResourceCost()]).SerializeToString()
+    request = rs.StoreEstimateRequest()
+    request.estimate.MergeFromString(one * 100_000)  # 200 KB of two-byte entries
+    counter = MessageCounter(rs.StoreEstimateRequest.DESCRIPTOR)
+    parsed: list[int] = []
+
+    class Recording:
+        def __init__(self, shallow: type) -> None:
+            self._shallow = shallow
+
+        def FromString(self, chunk: bytes) -> object:  # noqa: N802 - protobuf's name
+            parsed.append(len(chunk))
+            return self._shallow.FromString(chunk)  # type: ignore[attr-defined]
+
+    recording = {name: Recording(shallow) for name, shallow in counter._classes.items()}
+    monkeypatch.setattr(counter, "_classes", recording)
+    with pytest.raises(TooComplex, match="more than 1,000 messages"):
+        counter.count(request.SerializeToString(), 1_000)
+    # The request (one field: a copy of the estimate's bytes), never the estimate's level.
+    assert parsed == [request.ByteSize()]
+
+
+def test_a_long_level_within_its_budget_is_counted_as_before() -> None:
+    one = estimate_pb2.Estimate(by_resource=[estimate_pb2.ResourceCost()]).SerializeToString()
+    request = rs.StoreEstimateRequest()
+    request.estimate.MergeFromString(one * 50_000)
+    assert COUNTER.count(request.SerializeToString(), 1_000_000) == 50_001
+
+
+def test_a_long_level_cut_short_is_malformed() -> None:
+    one = estimate_pb2.Estimate(by_resource=[estimate_pb2.ResourceCost()]).SerializeToString()
+    request = rs.StoreEstimateRequest()
+    request.estimate.MergeFromString(one * 50_000)
+    cut = request.SerializeToString()[:-1]  # its last entry says more than is left
+    with pytest.raises(DecodeError):
+        COUNTER.count(cut, 1_000_000)

@@ -7,6 +7,13 @@ them first, in Python, which lets the event loop run in between: it parses each 
 "shallowly", with every message field read as bytes (a copy of the descriptors with
 message types turned into `bytes`, enums into `int32`), so the C parser only skips over
 what it does not count, and descends one level at a time up to `MAX_DEPTH`.
+
+One shallow parse still builds every entry of its level in one C call: a level of
+eight million empty entries held the GIL for over a second on a slow machine. So a
+level longer than `SCAN_BYTES` is first walked in Python, field by field, over the wire
+format (`_fields_within`): slower per entry, but the GIL changes hands between steps,
+and it stops as soon as the level holds more fields than the budget has left. Only a
+level within the budget is parsed.
 """
 
 from __future__ import annotations
@@ -15,9 +22,12 @@ from typing import Any
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.message import DecodeError
 
 # protobuf's own nesting limit: a request nested deeper would not parse anyway.
 MAX_DEPTH = 100
+# A level shorter than this is parsed at once (at most 32k fields: a few milliseconds).
+SCAN_BYTES = 64 * 1024
 
 _FIELD = descriptor_pb2.FieldDescriptorProto
 
@@ -76,6 +86,8 @@ class MessageCounter:
             name, chunk, depth = pending.pop()
             if depth > MAX_DEPTH:
                 raise TooComplex(f"nests deeper than {MAX_DEPTH} levels")
+            if len(chunk) > SCAN_BYTES:
+                _fields_within(chunk, limit - total, limit)
             shallow = self._classes[name].FromString(chunk)
             for field, nested, repeated in self._nested[name]:
                 if repeated:
@@ -96,3 +108,43 @@ def _shallow_type(field: FieldDescriptor) -> int:
     if field.type == FieldDescriptor.TYPE_ENUM:
         return _FIELD.TYPE_INT32
     return int(field.type)
+
+
+def _fields_within(chunk: bytes, budget: int, limit: int) -> None:
+    """Walks the fields of one serialized message level without building them: TooComplex
+    once they outnumber `budget` (every message entry is a field, so a level within its
+    budget of fields is within its budget of messages), DecodeError if malformed."""
+    fields = 0
+    position, end = 0, len(chunk)
+    while position < end:
+        tag, position = _varint(chunk, position)
+        wire_type = tag & 7
+        if wire_type == 0:
+            _, position = _varint(chunk, position)
+        elif wire_type == 1:
+            position += 8
+        elif wire_type == 2:
+            length, position = _varint(chunk, position)
+            position += length
+        elif wire_type == 5:
+            position += 4
+        else:  # groups (3, 4) exist only in proto2 schemas; Ledger's are proto3
+            raise DecodeError(f"unexpected wire type {wire_type}")
+        fields += 1
+        if fields > budget:
+            raise TooComplex(f"holds more than {limit:,} messages")
+    if position != end:
+        raise DecodeError("truncated message")
+
+
+def _varint(data: bytes, position: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if position >= len(data) or shift > 63:
+            raise DecodeError("truncated or overlong varint")
+        byte = data[position]
+        position += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, position
+        shift += 7
