@@ -109,9 +109,8 @@ def test_a_long_level_within_its_budget_is_counted_as_before() -> None:
 
 
 def test_a_long_level_cut_short_is_malformed() -> None:
-    one = estimate_pb2.Estimate(by_resource=[estimate_pb2.ResourceCost()]).SerializeToString()
-    request = rs.StoreEstimateRequest()
-    request.estimate.MergeFromString(one * 50_000)
-    cut = request.SerializeToString()[:-1]  # its last entry says more than is left
-    with pytest.raises(DecodeError):
-        COUNTER.count(cut, 1_000_000)
+    resource = estimate_pb2.ResourceCost(address="r" * 1_000)
+    request = rs.StoreEstimateRequest(estimate=estimate_pb2.Estimate(by_resource=[resource] * 10))
+    cut = request.SerializeToString()[:-1]  # its last field says more than is left
+    with pytest.raises(DecodeError):  # walked (10 KB may hold 1,000 fields), not parsed
+        COUNTER.count(cut, 1_000)

@@ -9,11 +9,13 @@ message types turned into `bytes`, enums into `int32`), so the C parser only ski
 what it does not count, and descends one level at a time up to `MAX_DEPTH`.
 
 One shallow parse still builds every entry of its level in one C call: a level of
-eight million empty entries held the GIL for over a second on a slow machine. So a
-level longer than `SCAN_BYTES` is first walked in Python, field by field, over the wire
-format (`_fields_within`): slower per entry, but the GIL changes hands between steps,
-and it stops as soon as the level holds more fields than the budget has left. Only a
-level within the budget is parsed.
+eight million empty entries held the GIL for over a second on a slow machine. Every
+field takes at least two bytes (a tag and a value), so a level of n bytes holds at most
+n / 2 entries; a level long enough to hold more than the budget has left is first walked
+in Python, field by field, over the wire format (`_fields_within`): slower per entry,
+but the GIL changes hands between steps, and it stops as soon as the level holds more
+fields than that. Ordinary requests (a batch of log lines, of cost records) are far too
+short to be walked, so they pay nothing for it.
 """
 
 from __future__ import annotations
@@ -26,8 +28,6 @@ from google.protobuf.message import DecodeError
 
 # protobuf's own nesting limit: a request nested deeper would not parse anyway.
 MAX_DEPTH = 100
-# A level shorter than this is parsed at once (at most 32k fields: a few milliseconds).
-SCAN_BYTES = 64 * 1024
 
 _FIELD = descriptor_pb2.FieldDescriptorProto
 
@@ -86,7 +86,7 @@ class MessageCounter:
             name, chunk, depth = pending.pop()
             if depth > MAX_DEPTH:
                 raise TooComplex(f"nests deeper than {MAX_DEPTH} levels")
-            if len(chunk) > SCAN_BYTES:
+            if len(chunk) > 2 * (limit - total):  # it may hold more fields than that
                 _fields_within(chunk, limit - total, limit)
             shallow = self._classes[name].FromString(chunk)
             for field, nested, repeated in self._nested[name]:
