@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 
@@ -234,6 +235,15 @@ class LedgerServer:
             await self._server.wait_for_termination()
 
 
+def settle_heap() -> None:
+    """Moves everything built while starting (modules, descriptors, the schema, pools)
+    out of the cyclic collector's sight: it lives as long as the process, yet each full
+    collection walked it all, holding the event loop for 65-73 ms in the middle of log
+    fan-outs. What requests allocate is still collected as before."""
+    gc.collect()
+    gc.freeze()
+
+
 async def serve(settings: Settings) -> None:
     settings.check()
     loop = asyncio.get_running_loop()
@@ -246,6 +256,7 @@ async def serve(settings: Settings) -> None:
         await loop.run_in_executor(None, migrate.upgrade, settings.migrate_database_url or url)
     server = LedgerServer(settings, url)
     await server.start()
+    settle_heap()
     await stopping.wait()
     log.info("shutting down", extra={"grace_seconds": settings.shutdown_grace})
     await server.stop()
