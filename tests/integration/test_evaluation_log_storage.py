@@ -4,6 +4,7 @@ reads are cut, and the wake-ups it sends."""
 from __future__ import annotations
 
 import select
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -14,9 +15,10 @@ from sqlalchemy import Engine
 
 from ledger_server.domain.evaluations.commands import CreateEvaluation, UpdateEvaluation
 from ledger_server.domain.evaluations.log_lines import AppendLogsCommand, LogLineInput, LogStream
+from ledger_server.domain.evaluations.log_ports import AppendState
 from ledger_server.domain.evaluations.log_use_cases import EvaluationLogs
 from ledger_server.domain.evaluations.records import Status
-from ledger_server.domain.evaluations.use_cases import Evaluations
+from ledger_server.domain.evaluations.use_cases import Evaluations, lock_key
 from ledger_server.storage.database import SqlTransactions, make_engine
 from ledger_server.storage.evaluations.log_repository import SqlEvaluationLogs
 from ledger_server.storage.notifications import process_origin
@@ -91,6 +93,40 @@ def test_read_after_trims_the_first_batch_and_stops_at_the_limits(engine: Engine
         assert (batches, more) == ([], False)
         assert logs.last_sequence(evaluation) == 9
         assert logs.last_sequence("eval_nobody") == 0
+
+
+def test_an_append_reads_the_log_only_once_it_holds_the_evaluations_lock(
+    engine: Engine,
+) -> None:
+    """The lock and the read go in one round trip; the read must still see the lines and
+    the status a holder of the lock committed while the append waited for it."""
+    evaluation = new_evaluation(engine)
+    append(engine, evaluation, "a")
+    transactions = SqlTransactions(engine)
+    holding, waited = threading.Event(), threading.Event()
+    seen: list[object] = []
+
+    def wait_for_the_lock() -> None:
+        holding.wait(10)
+        with transactions.begin() as uow:
+            seen.append(uow.evaluation_logs.lock_for_append(lock_key(evaluation), evaluation))
+        waited.set()
+
+    waiter = threading.Thread(target=wait_for_the_lock)
+    waiter.start()
+    with transactions.begin() as uow:
+        uow.lock(lock_key(evaluation))
+        holding.set()
+        assert not waited.wait(0.5), "the append's read went ahead of the lock's holder"
+        lines = (LogLineInput("b"), LogLineInput("c"))
+        uow.evaluation_logs.add_batches(evaluation, [(2, AppendLogsCommand(evaluation, lines))])
+    waiter.join(10)
+    assert seen == [AppendState(Status.QUEUED, False, 3)]  # the holder's lines included
+    Evaluations(transactions).update(UpdateEvaluation(evaluation, status=Status.FAILED), None)
+    with transactions.begin() as uow:
+        state = uow.evaluation_logs.lock_for_append(lock_key(evaluation), evaluation)
+        assert state == AppendState(Status.FAILED, False, 3)
+        assert uow.evaluation_logs.lock_for_append("x", "eval_nobody") is None
 
 
 def test_the_lines_an_append_announces_are_exactly_what_a_read_gives_back(

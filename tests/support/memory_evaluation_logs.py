@@ -16,6 +16,8 @@ from ledger_server.domain.evaluations.log_lines import (
     LogLine,
     StoredBatch,
 )
+from ledger_server.domain.evaluations.log_ports import AppendState
+from ledger_server.domain.evaluations.ports import EvaluationRepository
 
 STORED_AT = datetime(2026, 11, 27, tzinfo=UTC)
 
@@ -36,8 +38,16 @@ class LogTables:
 
 
 class MemoryEvaluationLogs:
-    def __init__(self, tables: LogTables) -> None:
+    def __init__(self, tables: LogTables, evaluations: EvaluationRepository) -> None:
         self._t = tables
+        self._evaluations = evaluations
+
+    def lock_for_append(self, lock_key: str, evaluation_id: str) -> AppendState | None:
+        # No lock to take: unit tests run one unit of work at a time.
+        latest = self._evaluations.latest(evaluation_id)
+        if latest is None:
+            return None
+        return AppendState(latest.status, latest.deleted, self.last_sequence(evaluation_id))
 
     def last_sequence(self, evaluation_id: str) -> int:
         batches = self._t.batches.get(evaluation_id)

@@ -194,7 +194,7 @@ class MemoryUnitOfWork:
         self.request_ids = MemoryRequestIds(tables)
         self.results = MemoryResults(tables, reads)
         self.evaluations = MemoryEvaluations(tables.evaluations)
-        self.evaluation_logs = MemoryEvaluationLogs(tables.logs)
+        self.evaluation_logs = MemoryEvaluationLogs(tables.logs, self.evaluations)
 
     def lock(self, key: str) -> None:
         """Nothing to wait for: unit tests run one unit of work at a time."""
@@ -230,6 +230,9 @@ class MemoryTransactions:
         )  # fmt: skip
         yield MemoryUnitOfWork(working, self.reads)
         self.tables = working
+
+    # Reads need no isolation here: unit tests run one unit of work at a time.
+    read = begin
 
     def run(self, work: Callable[[MemoryUnitOfWork], T]) -> T:
         with self.begin() as uow:

@@ -19,11 +19,12 @@ from ledger_server.domain.evaluations.log_lines import (
     LogLineInput,
     LogStream,
 )
-from ledger_server.domain.evaluations.log_ports import LOG_TOPIC
+from ledger_server.domain.evaluations.log_ports import LOG_TOPIC, AppendState
 from ledger_server.domain.evaluations.log_use_cases import EvaluationLogs
 from ledger_server.domain.evaluations.records import Status
 from ledger_server.domain.evaluations.use_cases import Evaluations, lock_key
 from tests.support.changes import Announcements
+from tests.support.memory_evaluation_logs import MemoryEvaluationLogs
 from tests.support.memory_store import MemoryTransactions, MemoryUnitOfWork
 
 
@@ -288,6 +289,13 @@ def test_append_takes_the_lock_every_change_of_the_evaluation_takes(
 ) -> None:
     """So no line is stored after a version that made the evaluation final."""
     taken: list[str] = []
+    take = MemoryEvaluationLogs.lock_for_append
+
+    def taking(self: MemoryEvaluationLogs, key: str, evaluation_id: str) -> AppendState | None:
+        taken.append(key)
+        return take(self, key, evaluation_id)
+
+    monkeypatch.setattr(MemoryEvaluationLogs, "lock_for_append", taking)
     monkeypatch.setattr(MemoryUnitOfWork, "lock", lambda self, key: taken.append(key))
     logs.append(batch(evaluation, "a"))
     assert taken == [lock_key(evaluation)]

@@ -91,6 +91,13 @@ class Transactions(Protocol):
     def begin(self) -> AbstractContextManager[UnitOfWork]:
         """One attempt: commit when the block ends, roll back when it raises."""
 
+    def read(self) -> AbstractContextManager[UnitOfWork]:
+        """A unit of work for reads alone, outside a transaction: each statement sees
+        what was committed when it started, and nothing is written. It saves the
+        transaction's BEGIN and COMMIT round trips, for reads whose statements need not
+        share one snapshot: reads of rows that never change once written (a version, a
+        log batch), or whose order already gives what a snapshot would."""
+
     def run(self, work: Callable[[UnitOfWork], T]) -> T:
         """`work` in a unit of work, run again (a bounded number of times) when it lost a
         race; `Aborted` when it kept losing. `work` must only touch the database."""

@@ -15,7 +15,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, TypeVar
 
 import psycopg2
@@ -27,6 +27,7 @@ from ledger_server.storage import roles
 from ledger_server.storage.evaluations.log_repository import SqlEvaluationLogs
 from ledger_server.storage.evaluations.repository import SqlEvaluationRepository
 from ledger_server.storage.ingestion.repository import SqlIngestionRepository
+from ledger_server.storage.locks import ADVISORY_LOCK
 from ledger_server.storage.request_ids import SqlRequestIds
 from ledger_server.storage.results_store.repository import SqlResultsRepository
 from ledger_server.storage.savings.repository import SqlSavingsRepository
@@ -99,11 +100,7 @@ class SqlUnitOfWork:
         self.savings = SqlSavingsRepository(connection)
 
     def lock(self, key: str) -> None:
-        # A 64-bit hash of the key: distinct keys may rarely share a lock, which only
-        # serialises more than needed, never less.
-        self.connection.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
-        )
+        self.connection.execute(text(ADVISORY_LOCK), {"key": key})
 
 
 class _Conflict(Aborted):
@@ -130,12 +127,28 @@ class SqlTransactions:
 
     @contextmanager
     def begin(self) -> Iterator[SqlUnitOfWork]:
+        with self._unit(self._engine.begin) as uow:
+            yield uow
+
+    @contextmanager
+    def read(self) -> Iterator[SqlUnitOfWork]:
+        # AUTOCOMMIT: psycopg2 sends no BEGIN, and there is no COMMIT to send.
+        def connect() -> AbstractContextManager[Connection]:
+            return self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+        with self._unit(connect) as uow:
+            yield uow
+
+    @contextmanager
+    def _unit(
+        self, connect: Callable[[], AbstractContextManager[Connection]]
+    ) -> Iterator[SqlUnitOfWork]:
         with self._lock:
             if self._interrupted:
                 raise _shutting_down()
             self._active += 1
         try:
-            with self._engine.begin() as connection:
+            with connect() as connection:
                 dbapi_connection = connection.connection.dbapi_connection
                 with self._lock:
                     self._cancellable.add(dbapi_connection)

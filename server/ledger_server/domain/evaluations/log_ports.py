@@ -3,16 +3,36 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from ledger_server.domain.evaluations.log_lines import AppendLogsCommand, LogBatch, StoredBatch
+from ledger_server.domain.evaluations.records import Status
 
 # The topic of change wake-ups (domain/changes.py) sent when an evaluation's log grows.
 LOG_TOPIC = "evaluation_logs"
 
 
+@dataclass(frozen=True)
+class AppendState:
+    """What an append must know of its evaluation, read while holding its lock."""
+
+    status: Status  # of the latest version
+    deleted: bool
+    last_sequence: int  # of the last stored line; 0 when none is
+
+
 class EvaluationLogRepository(Protocol):
+    def lock_for_append(self, lock_key: str, evaluation_id: str) -> AppendState | None:
+        """Takes `lock_key` as `UnitOfWork.lock` does, then reads the evaluation's state
+        as it is once the lock is held; None when the evaluation does not exist.
+
+        One round trip for both: an append waits for its turn on the lock and then
+        for each round trip of its own, so every one it saves shortens the time the
+        evaluation's followers wait for its lines.
+        """
+
     def last_sequence(self, evaluation_id: str) -> int:
         """The sequence of the evaluation's last stored line; 0 when it has none."""
 

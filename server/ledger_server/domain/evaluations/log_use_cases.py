@@ -36,7 +36,11 @@ from ledger_server.domain.evaluations.log_lines import (
     stored_batch,
 )
 from ledger_server.domain.evaluations.log_ports import LOG_TOPIC
-from ledger_server.domain.evaluations.use_cases import live_evaluation, lock_key
+from ledger_server.domain.evaluations.use_cases import (
+    EvaluationNotFound,
+    live_evaluation,
+    lock_key,
+)
 from ledger_server.domain.paging import CursorSpec, Page, page_size
 from ledger_server.domain.ports import Transactions, UnitOfWork
 
@@ -119,7 +123,7 @@ class EvaluationLogs:
         limit = page_size(size, default=DEFAULT_PAGE_LINES, maximum=MAX_PAGE_LINES)
         cursor = LIST_EVALUATION_LOGS.decode(page_token, [evaluation_id])
         after = 0 if cursor is None else int(cursor[0])
-        with self._transactions.begin() as uow:
+        with self._transactions.read() as uow:
             live_evaluation(uow.evaluations, evaluation_id)  # NOT_FOUND if unknown or deleted
             batches, more = uow.evaluation_logs.read_after(
                 evaluation_id, after, limit, READ_CHARACTERS
@@ -134,9 +138,11 @@ class EvaluationLogs:
         """The next lines after `after_sequence` for a stream, and whether they are all.
 
         The status is read before the lines: a final status read first means every line
-        (all committed before it) is visible to the read of lines that follows.
+        (all committed before it) is visible to the read of lines that follows, which
+        is why these reads need no transaction (each statement sees every commit made
+        before it started) and save its two round trips.
         """
-        with self._transactions.begin() as uow:
+        with self._transactions.read() as uow:
             final = _closed(uow, evaluation_id)
             batches, more = uow.evaluation_logs.read_after(
                 evaluation_id, after_sequence, READ_LINES, READ_CHARACTERS
@@ -152,7 +158,7 @@ class EvaluationLogs:
         rules.check_id(evaluation_id)
         if after_sequence < 0:
             raise InvalidArgument([FieldViolation("after_sequence", "must not be negative")])
-        with self._transactions.begin() as uow:
+        with self._transactions.read() as uow:
             live_evaluation(uow.evaluations, evaluation_id)
             last = uow.evaluation_logs.last_sequence(evaluation_id)
         if after_sequence > last:
@@ -183,9 +189,11 @@ def _append(uow: UnitOfWork, commands: Sequence[AppendLogsCommand]) -> _Appended
     evaluation_id = commands[0].evaluation_id
     assert all(c.evaluation_id == evaluation_id for c in commands), "one evaluation"
     repository = uow.evaluation_logs
-    uow.lock(lock_key(evaluation_id))
-    final = live_evaluation(uow.evaluations, evaluation_id).status.terminal
-    last = repository.last_sequence(evaluation_id)
+    state = repository.lock_for_append(lock_key(evaluation_id), evaluation_id)
+    if state is None or state.deleted:
+        raise EvaluationNotFound(evaluation_id)
+    final = state.status.terminal
+    last = state.last_sequence
     results: list[AppendResult] = []
     new: list[tuple[int, AppendLogsCommand]] = []
     # Batch ids stored by this transaction, which find_batch cannot see until it ends.

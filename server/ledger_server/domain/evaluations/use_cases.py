@@ -407,7 +407,9 @@ class Evaluations:
         rules.check_id(evaluation_id)
         if version < 0:
             raise InvalidArgument([FieldViolation("version", "must not be negative")])
-        with self._transactions.begin() as uow:
+        # Outside a transaction: the latest number, then that version, which never
+        # changes once written (and usually comes from the cache): one round trip.
+        with self._transactions.read() as uow:
             repo = uow.evaluations
             number = repo.latest_version_number(evaluation_id)
             latest = None if number is None else self._version(repo, evaluation_id, number)

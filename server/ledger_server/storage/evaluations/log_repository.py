@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, insert, select, text
 
 from ledger_server.domain.evaluations.log_lines import (
     AppendLogsCommand,
@@ -14,19 +14,42 @@ from ledger_server.domain.evaluations.log_lines import (
     LogStream,
     StoredBatch,
 )
-from ledger_server.domain.evaluations.log_ports import LOG_TOPIC
+from ledger_server.domain.evaluations.log_ports import LOG_TOPIC, AppendState
+from ledger_server.domain.evaluations.records import Status
 from ledger_server.storage.evaluations.log_tables import evaluation_log_batches as logs
+from ledger_server.storage.evaluations.tables import evaluation_versions as versions
+from ledger_server.storage.locks import ADVISORY_LOCK
 from ledger_server.storage.notifications import change_notice
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _STREAMS = {stream.value: stream for stream in LogStream}
 # Rows looked at per read before the line and character limits cut: reads stay small.
 READ_ROWS = 256
+# The lock, then the latest version's status and the log's end, sent as one query string:
+# one round trip, two statements, the read's snapshot taken once the lock is held.
+_LOCK_FOR_APPEND = text(
+    f"""{ADVISORY_LOCK};
+SELECT v.status, v.deleted,
+       (SELECT coalesce(max(l.last_sequence), 0) FROM {logs.fullname} AS l
+         WHERE l.evaluation_id = :evaluation_id) AS last_sequence
+  FROM {versions.fullname} AS v
+ WHERE v.evaluation_id = :evaluation_id
+ ORDER BY v.version DESC
+ LIMIT 1"""  # noqa: S608 - the table names are the schema's own
+)
 
 
 class SqlEvaluationLogs:
     def __init__(self, connection: Connection) -> None:
         self._db = connection
+
+    def lock_for_append(self, lock_key: str, evaluation_id: str) -> AppendState | None:
+        row = self._db.execute(
+            _LOCK_FOR_APPEND, {"key": lock_key, "evaluation_id": evaluation_id}
+        ).first()
+        if row is None:
+            return None
+        return AppendState(Status(row.status), bool(row.deleted), int(row.last_sequence))
 
     def last_sequence(self, evaluation_id: str) -> int:
         last = self._db.execute(
