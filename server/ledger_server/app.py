@@ -248,8 +248,9 @@ def settle_heap() -> None:
     Everything built while starting (modules, descriptors, the schema, pools) lives as
     long as the process, yet each full collection walked it all, holding the event loop
     for 65-73 ms in the middle of log fan-outs: it is frozen out of the collector's
-    sight. And young objects are collected less often. What requests allocate is still
-    collected; only later.
+    sight (a frozen object is never collected: this is the one moment it is done, so
+    what it keeps is bounded). And young objects are collected less often. What
+    requests allocate is still collected; only later.
     """
     gc.collect()
     gc.freeze()

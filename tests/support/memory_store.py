@@ -195,9 +195,11 @@ class MemoryUnitOfWork:
         self.results = MemoryResults(tables, reads)
         self.evaluations = MemoryEvaluations(tables.evaluations)
         self.evaluation_logs = MemoryEvaluationLogs(tables.logs, self.evaluations)
+        self.read_only = False
 
     def lock(self, key: str) -> None:
         """Nothing to wait for: unit tests run one unit of work at a time."""
+        assert not self.read_only, "a read unit of work holds no lock: use begin()"
 
     @property
     def ingestion(self) -> IngestionRepository:
@@ -231,8 +233,12 @@ class MemoryTransactions:
         yield MemoryUnitOfWork(working, self.reads)
         self.tables = working
 
-    # Reads need no isolation here: unit tests run one unit of work at a time.
-    read = begin
+    @contextmanager
+    def read(self) -> Iterator[MemoryUnitOfWork]:
+        # No isolation needed here (one unit of work at a time), but no lock either.
+        with self.begin() as uow:
+            uow.read_only = True
+            yield uow
 
     def run(self, work: Callable[[MemoryUnitOfWork], T]) -> T:
         with self.begin() as uow:

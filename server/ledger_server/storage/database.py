@@ -90,8 +90,11 @@ def ping(engine: Engine) -> None:
 class SqlUnitOfWork:
     """One transaction's repositories: the shared ones, then one per service."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, *, read_only: bool = False) -> None:
         self.connection = connection
+        # A unit of `Transactions.read()`: outside a transaction a lock would be
+        # released as soon as it is granted.
+        self.read_only = read_only
         self.request_ids = SqlRequestIds(connection)
         self.results = SqlResultsRepository(connection)
         self.evaluations = SqlEvaluationRepository(connection)
@@ -100,7 +103,13 @@ class SqlUnitOfWork:
         self.savings = SqlSavingsRepository(connection)
 
     def lock(self, key: str) -> None:
+        if self.read_only:
+            raise ReadOnlyUnitOfWork("a read unit of work holds no lock: use begin()")
         self.connection.execute(text(ADVISORY_LOCK), {"key": key})
+
+
+class ReadOnlyUnitOfWork(RuntimeError):
+    """A lock asked of a unit of `Transactions.read()`: a bug of the use case."""
 
 
 class _Conflict(Aborted):
@@ -132,16 +141,38 @@ class SqlTransactions:
 
     @contextmanager
     def read(self) -> Iterator[SqlUnitOfWork]:
-        # AUTOCOMMIT: psycopg2 sends no BEGIN, and there is no COMMIT to send.
-        def connect() -> AbstractContextManager[Connection]:
-            return self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-
-        with self._unit(connect) as uow:
+        with self._unit(self._autocommit, read_only=True) as uow:
             yield uow
 
     @contextmanager
+    def _autocommit(self) -> Iterator[Connection]:
+        """A pooled connection in autocommit (psycopg2 sends no BEGIN, and there is no
+        COMMIT to send), back out of it before it returns to the pool.
+
+        Set on the driver's connection, not through SQLAlchemy's `isolation_level`:
+        SQLAlchemy would reset the level on return, and psycopg2 then sends a `SET
+        default_transaction_isolation` with the next read, a round trip of its own.
+        """
+        with self._engine.connect() as connection:
+            dbapi_connection: Any = connection.connection.dbapi_connection
+            dbapi_connection.autocommit = True
+            try:
+                yield connection
+            finally:
+                if not connection.invalidated:
+                    try:
+                        dbapi_connection.autocommit = False
+                    except psycopg2.Error:
+                        # Never back to the pool in autocommit: a later unit of work
+                        # would commit each statement by itself.
+                        connection.invalidate()
+
+    @contextmanager
     def _unit(
-        self, connect: Callable[[], AbstractContextManager[Connection]]
+        self,
+        connect: Callable[[], AbstractContextManager[Connection]],
+        *,
+        read_only: bool = False,
     ) -> Iterator[SqlUnitOfWork]:
         with self._lock:
             if self._interrupted:
@@ -153,7 +184,7 @@ class SqlTransactions:
                 with self._lock:
                     self._cancellable.add(dbapi_connection)
                 try:
-                    yield SqlUnitOfWork(connection)
+                    yield SqlUnitOfWork(connection, read_only=read_only)
                     if self._interrupted:
                         raise _shutting_down()  # roll back instead of committing
                 finally:

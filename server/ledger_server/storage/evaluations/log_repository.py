@@ -26,7 +26,9 @@ _STREAMS = {stream.value: stream for stream in LogStream}
 # Rows looked at per read before the line and character limits cut: reads stay small.
 READ_ROWS = 256
 # The lock, then the latest version's status and the log's end, sent as one query string:
-# one round trip, two statements, the read's snapshot taken once the lock is held.
+# one round trip, two statements, the read's snapshot taken once the lock is held. This
+# relies on psycopg2 binding parameters on the client; a driver that binds on the server
+# (psycopg 3, asyncpg) refuses two statements in one prepared query.
 _LOCK_FOR_APPEND = text(
     f"""{ADVISORY_LOCK};
 SELECT v.status, v.deleted,
