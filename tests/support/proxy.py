@@ -1,10 +1,13 @@
-"""A TCP proxy in front of PostgreSQL that a test can cut and restore, to play outages."""
+"""A TCP proxy in front of PostgreSQL that a test can cut and restore, to play outages,
+and that can list the queries clients send through it, to count round trips."""
 
 from __future__ import annotations
 
 import contextlib
 import socket
+import struct
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.engine import make_url
@@ -21,8 +24,35 @@ def _upstream_address(url: str) -> tuple[int, Any]:
     return socket.AF_INET, (host, port)
 
 
+class _QueryReader:
+    """Reads one connection's client messages (PostgreSQL's wire protocol) and notes the
+    text of each simple query. The connection must be plain text (`sslmode=disable`)."""
+
+    def __init__(self, queries: list[str]) -> None:
+        self._queries = queries
+        self._buffer = b""
+        self._started = False  # the startup message, the only one without a type byte
+
+    def feed(self, data: bytes) -> None:
+        self._buffer += data
+        while True:
+            header = 4 if not self._started else 5
+            if len(self._buffer) < header:
+                return
+            size = struct.unpack("!I", self._buffer[header - 4 : header])[0]
+            end = size if not self._started else 1 + size
+            if len(self._buffer) < end:
+                return
+            if self._started and self._buffer[:1] == b"Q":
+                self._queries.append(self._buffer[5:end].split(b"\0")[0].decode())
+            self._buffer, self._started = self._buffer[end:], True
+
+
 class CuttableProxy:
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, *, read_queries: bool = False) -> None:
+        # With read_queries, `queries` lists the simple queries clients sent, in order.
+        self.queries: list[str] = []
+        self._read_queries = read_queries
         self._family, self._upstream = _upstream_address(database_url)
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
@@ -74,14 +104,19 @@ class CuttableProxy:
                 continue
             with self._lock:
                 self._sockets += [client, upstream]
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+            reader = _QueryReader(self.queries).feed if self._read_queries else None
+            for source, sink, watch in ((client, upstream, reader), (upstream, client, None)):
+                threading.Thread(target=self._pipe, args=(source, sink, watch), daemon=True).start()
 
     @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+    def _pipe(
+        source: socket.socket, sink: socket.socket, watch: Callable[[bytes], None] | None
+    ) -> None:
         try:
             while data := source.recv(65536):
                 sink.sendall(data)
+                if watch is not None:
+                    watch(data)
         except OSError:
             pass
         finally:
