@@ -242,6 +242,7 @@ def test_tail_after_gives_the_batches_past_a_cursor_trimmed() -> None:
         tail.add(LogRead(batches_of(1, 3, 3), more=False, finished=False), keep_lines=100)
         assert [b.first_sequence for b in tail.after(3)] == [4]
         assert [b.first_sequence for b in tail.after(4)] == [5]
+        assert [b.first_sequence for b in tail.after(2)] == [3, 4]  # line 3 is not skipped
         assert tail.after(6) == []
 
     run(main)
@@ -413,5 +414,21 @@ def test_a_process_drops_the_database_wake_up_of_a_change_it_announced_only() ->
             assert await watch.changed(0) and watch.take_news() is None
             hub.deliver(own)  # not dropped: the reconnect forgot what was announced
             assert await watch.changed(0)
+
+    run(main)
+
+
+def test_tail_extend_skips_the_batches_it_has_and_refuses_a_gap_of_one_line() -> None:
+    async def main() -> None:
+        tail = _Tail(end=0)
+        one, two, three = batches_of(1, 2, 2, 2)
+        assert tail.extend([[one]], keep_lines=100)
+        assert tail.extend([[one], [two]], keep_lines=100)  # 1-2 read meanwhile, 3-4 new
+        assert (tail.end, [b.first_sequence for b in tail.recent]) == (4, [1, 3])
+        six = batches_of(6, 1)[0]
+        assert not tail.extend([[six]], keep_lines=100)  # line 5 is missing
+        assert (tail.end, [b.first_sequence for b in tail.recent]) == (4, [1, 3])
+        assert tail.extend([[three]], keep_lines=100)
+        assert tail.end == 6
 
     run(main)
