@@ -432,3 +432,114 @@ def test_tail_extend_skips_the_batches_it_has_and_refuses_a_gap_of_one_line() ->
         assert tail.end == 6
 
     run(main)
+
+
+async def follow_into(followers: LogFollowers, got: list[int], after: int = 0) -> None:
+    """Follows eval-1, adding each line's sequence to `got` as it comes."""
+    async for batches in followers.follow("eval-1", after):
+        for batch in batches:
+            got.extend(line.sequence for line in batch.lines)
+
+
+class Gate:
+    """An offload whose database work waits while the gate is shut."""
+
+    def __init__(self) -> None:
+        self.opened = asyncio.Event()
+        self.opened.set()
+
+    async def offload(self, fn: Callable[..., T], *args: Any) -> T:
+        await self.opened.wait()
+        return fn(*args)
+
+
+def test_follow_gives_this_process_appends_to_followers_as_they_are_announced() -> None:
+    async def main() -> None:
+        hub = ChangeHub()
+        log = MemoryLog(hub)
+        followers = LogFollowers(log, hub, offload, poll_seconds=60)
+        got: list[int] = []
+        task = asyncio.create_task(follow_into(followers, got))
+        await settle()
+        log.append(2, announce=True)
+        await settle()
+        assert got == [1, 2]  # at once: not at the next poll or change
+        log.append(1, announce=True)
+        await settle()
+        assert got == [1, 2, 3]
+        log.finish()
+        await task
+
+    run(main)
+
+
+def test_announced_lines_before_a_gap_reach_followers_while_the_gap_is_read() -> None:
+    async def main() -> None:
+        hub = ChangeHub()
+        log = MemoryLog(hub)
+        gate = Gate()
+        followers = LogFollowers(log, hub, gate.offload, poll_seconds=60)
+        got: list[int] = []
+        task = asyncio.create_task(follow_into(followers, got))
+        await settle()
+        gate.opened.clear()  # the database is slow from now on
+        log.append(2, announce=True)  # 1-2: continues the tail
+        log.hub, hub_of_the_tail = ChangeHub(), log.hub
+        log.append(2)  # 3-4: its wake-up is lost
+        log.hub = hub_of_the_tail
+        log.append(2, announce=True)  # 5-6: a gap, so the tail reads 3-6
+        await settle()
+        assert got == [1, 2]  # without waiting for that read
+        gate.opened.set()
+        await settle()
+        assert got == [1, 2, 3, 4, 5, 6]
+        log.finish()
+        await task
+
+    run(main)
+
+
+def test_follow_gets_every_line_of_a_wake_up_that_brings_more_than_one_read() -> None:
+    async def main() -> None:
+        hub = ChangeHub()
+        log = MemoryLog(hub, read_lines=4)
+        followers = LogFollowers(log, hub, offload, poll_seconds=60)
+        got: list[int] = []
+        task = asyncio.create_task(follow_into(followers, got))
+        await settle()
+        log.hub, hub_of_the_tail = ChangeHub(), log.hub
+        for _ in range(3):
+            log.append(3)  # wake-ups lost
+        log.hub = hub_of_the_tail
+        log.append(3)  # one wake-up for 12 lines: three reads of at most 4
+        await settle()
+        assert got == list(range(1, 13))
+        log.finish()
+        await task
+
+    run(main)
+
+
+def test_a_follower_after_a_failed_tail_reads_afresh_while_an_earlier_one_still_holds_it() -> None:
+    """A follower whose client has not taken its next message yet stays on a tail that
+    failed; a follower that comes once the database is back must not get that error."""
+
+    async def main() -> None:
+        hub = ChangeHub()
+        log = MemoryLog(hub)
+        log.append(2)
+        followers = LogFollowers(log, hub, offload, poll_seconds=60)
+        slow = followers.follow("eval-1", 0)
+        assert [b.first_sequence for b in await anext(slow)] == [1]
+        await settle()
+        log.failure = Unavailable("the database is unavailable")
+        log.append(1)  # the tail's read fails
+        await settle()
+        assert followers.followed == 0  # not followed any more: nothing reads for it
+        log.failure = None  # the database is back
+        log.finish()
+        assert await collect(followers, "eval-1") == [1, 2, 3]
+        with pytest.raises(Unavailable):  # the earlier follower ends with its tail
+            await anext(slow)
+
+    run(main)
