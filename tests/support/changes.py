@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from ledger_server.domain.changes import ChangeWatch
 
 
 class Announcements:
-    """`Changes` that records what appends announce to this process's followers."""
+    """`Changes` that records what appends announce to this process's followers.
 
-    def __init__(self, *, watched: bool = True) -> None:
+    `watched`: True when this process watches every `(topic, key)`, False when none, or
+    the `(topic, key)` pairs it watches.
+    """
+
+    def __init__(self, *, watched: bool | Collection[tuple[str, str]] = True) -> None:
         self.told: list[tuple[str, str, Any]] = []
         self._watched = watched
 
     def watched(self, topic: str, key: str) -> bool:
-        return self._watched
+        if isinstance(self._watched, bool):
+            return self._watched
+        return (topic, key) in self._watched
 
     def watch(self, topic: str, key: str) -> ChangeWatch:
         raise AssertionError("appending watches nothing")

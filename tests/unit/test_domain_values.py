@@ -175,6 +175,35 @@ def test_cursor_positions_names_and_times() -> None:
         _refused(cursors.uuid_id, text)
 
 
+def test_cursor_whole_numbers_are_what_fits_a_bigint() -> None:
+    """Versions and IDENTITY ids: 0 up to 2**63 - 1, plain digits; a forged cursor with
+    anything else is INVALID_ARGUMENT, never a number the database would refuse."""
+    assert cursors.whole_number("0") == 0
+    assert cursors.whole_number("42") == 42
+    assert cursors.whole_number(str(2**63 - 1)) == 2**63 - 1  # 19 digits
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        str(2**63),  # one past the largest bigint
+        str(2**63 + 1),
+        str(2**64 - 1),
+        "0" * 20,  # 20 digits, even of a small number
+        "0" * 20 + "1",
+        "9" * 5_000,  # more digits than int() takes
+        "-1",
+        "+1",
+        " 1",
+        "1.0",
+        "",
+        "½",
+    ],
+)
+def test_cursor_whole_numbers_the_server_could_not_write_are_refused(text: str) -> None:
+    _refused(cursors.whole_number, text)
+
+
 # --- page sizes and tokens ------------------------------------------------------------------
 
 

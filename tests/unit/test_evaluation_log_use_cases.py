@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from ledger_server.domain.errors import (
@@ -113,8 +115,28 @@ def test_append_after_a_final_status_is_failed_precondition(
 
 
 def test_append_to_an_unknown_evaluation_is_not_found(logs: EvaluationLogs) -> None:
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound) as missing:
         logs.append(batch("eval_missing", "a"))
+    assert missing.value.message == "evaluation 'eval_missing' not found"
+    assert missing.value.metadata == {"resource": "evaluation", "id": "eval_missing"}
+
+
+def test_the_log_of_a_deleted_evaluation_is_not_found_naming_it(
+    db: MemoryTransactions, logs: EvaluationLogs, evaluation: str
+) -> None:
+    """Appends, pages and the start of a stream alike (a follower already reading is
+    told its log is closed instead: see below)."""
+    logs.append(batch(evaluation, "a"))
+    Evaluations(db).delete(evaluation, 0, None)
+    reads: list[Callable[[], object]] = [
+        lambda: logs.append(batch(evaluation, "b")),
+        lambda: logs.list_logs(evaluation, 0, ""),
+        lambda: logs.log_end(evaluation, 0),
+    ]
+    for read in reads:
+        with pytest.raises(NotFound) as missing:
+            read()
+        assert missing.value.metadata == {"resource": "evaluation", "id": evaluation}
 
 
 def test_append_checks_the_id_and_lines_before_any_work(
@@ -346,3 +368,16 @@ def test_append_prepares_no_news_when_nobody_in_this_process_follows(
     announcements = Announcements(watched=False)
     EvaluationLogs(db, announcements).append(batch(evaluation, "a"))
     assert announcements.told == []
+
+
+def test_append_tells_only_this_process_s_followers_of_that_evaluation_s_log(
+    db: MemoryTransactions, evaluation: str
+) -> None:
+    Evaluations(db).create(CreateEvaluation(code="x", evaluation_id="eval_2"), None)
+    announcements = Announcements(watched={(LOG_TOPIC, evaluation), ("other_topic", "eval_2")})
+    logs = EvaluationLogs(db, announcements)
+    logs.append(batch("eval_2", "unfollowed"))
+    logs.append(batch(evaluation, "followed"))
+    [(topic, key, news)] = announcements.told
+    assert (topic, key) == (LOG_TOPIC, evaluation)
+    assert news == logs.read_after(evaluation, 0).batches

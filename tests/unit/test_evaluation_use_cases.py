@@ -4,7 +4,7 @@ conditional updates, deletes, task reports, uploads, events and statistics."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -214,6 +214,40 @@ def test_delete_evaluation_with_a_stale_expected_version_is_aborted(
     evaluations.update(UpdateEvaluation(e.evaluation_id), None)
     with pytest.raises(Aborted):
         evaluations.delete(e.evaluation_id, 1, None)
+
+
+def test_retries_after_a_delete_get_their_first_replies(evaluations: Evaluations) -> None:
+    """A client whose reply was lost retries; the evaluation being deleted since (by that
+    very request, or after it) does not turn its answer into NOT_FOUND."""
+    evaluations.create(CreateEvaluation(code="x", evaluation_id="e1"), None)
+    updated = evaluations.update(UpdateEvaluation("e1", metadata_changes={"a": 1}), key("u"))
+    gone = evaluations.delete("e1", 0, key("d"))
+    assert evaluations.delete("e1", 0, key("d")) == gone
+    again = evaluations.update(UpdateEvaluation("e1", metadata_changes={"a": 1}), key("u"))
+    assert again == updated and again.version == 2 and not again.deleted
+
+
+def test_changes_of_a_deleted_evaluation_are_not_found_naming_it(
+    evaluations: Evaluations,
+) -> None:
+    evaluations.create(CreateEvaluation(code="x", evaluation_id="e1"), None)
+    evaluations.delete("e1", 0, None)
+    changes: list[Callable[[], object]] = [
+        lambda: evaluations.update(UpdateEvaluation("e1", status=Status.RUNNING), None),
+        lambda: evaluations.delete("e1", 0, key("later")),
+        lambda: evaluations.apply_task_update(TaskUpdate("e1", "t1", TaskState.STARTED)),
+        lambda: evaluations.record_output("e1", Channel.OUTPUT, prepared("out"), "up-1"),
+        lambda: evaluations.check_writable("e1"),
+        lambda: evaluations.add_event(AddEvent("e1", "note"), None),
+    ]
+    for change in changes:
+        with pytest.raises(NotFound) as missing:
+            change()
+        assert missing.value.message == "evaluation 'e1' not found"
+        assert missing.value.metadata == {"resource": "evaluation", "id": "e1"}
+    assert evaluations.get("e1", show_deleted=True).version == 2  # nothing appended
+    events = evaluations.list_events("e1", 0, "", show_deleted=True).items
+    assert [x.type for x in events] == ["ledger.created", "ledger.deleted"]
 
 
 def test_apply_task_update_records_the_task_and_replays_a_redelivery(
