@@ -11,6 +11,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from ledger_server.domain import errors
 from ledger_server.domain.errors import FieldViolation
 from ledger_server.rpc.errors import (
+    MAX_MESSAGE_WIRE_BYTES,
     MAX_TEXT,
     MAX_TRAILER_BYTES,
     MAX_VIOLATION_BYTES,
@@ -206,3 +207,69 @@ def test_a_status_quoting_text_outside_ascii_still_fits_a_trailer() -> None:
             shown = len(bad_request.field_violations)
             assert shown >= 1
             assert info.metadata["violations_left_out"] == str(300 - shown)
+
+
+# The trailer budget, measured here as gRPC sends a status: grpc-message percent-encodes
+# every byte but printable ASCII other than '%'.
+
+
+def on_the_wire(message: str) -> str:
+    """grpc-message as sent: '%' and every byte outside ' '..'~' become %XX."""
+    return "".join(
+        c if " " <= c <= "~" and c != "%" else "".join(f"%{b:02X}" for b in c.encode())
+        for c in message
+    )
+
+
+def filled_to(cost: int, char: str, count: int) -> str:
+    """`count` of `char` (`cost` bytes each on the wire), topped up to exactly the budget."""
+    twelves, ones = divmod(MAX_MESSAGE_WIRE_BYTES - cost * count, 12)
+    return char * count + "𝄞" * twelves + "a" * ones  # '𝄞' is 12 bytes there
+
+
+@pytest.mark.parametrize(
+    ("char", "cost"),
+    [
+        (" ", 1),  # the first printable character
+        ("~", 1),  # the last
+        ("&", 1),
+        ("%", 3),  # printable, but the escape character itself
+        ("\x1f", 3),
+        ("\x7f", 3),
+        ("é", 6),
+        ("𝄞", 12),
+    ],
+    ids=["space", "tilde", "ampersand", "percent", "unit-separator", "delete", "e-acute", "clef"],
+)
+def test_a_message_is_kept_whole_up_to_its_wire_budget_exactly(char: str, cost: int) -> None:
+    assert len(on_the_wire(char)) == cost
+    fits = filled_to(cost, char, 50)
+    assert len(on_the_wire(fits)) == MAX_MESSAGE_WIRE_BYTES and len(fits) <= 600
+    assert to_status(errors.FailedPrecondition(fits)).details == fits
+    over = to_status(errors.FailedPrecondition(fits + "a")).details
+    assert over.endswith("…") and len(on_the_wire(over)) <= MAX_MESSAGE_WIRE_BYTES
+    assert (fits + "a").startswith(over.removesuffix("…"))
+
+
+def test_a_cut_message_ends_in_one_ellipsis_even_where_the_text_had_one() -> None:
+    # 151 characters, 1,351 bytes on the wire: cut by a quarter to 113 characters, whose
+    # last is an ellipsis of the text's own; it is not doubled. 1,009 bytes then fit.
+    status = to_status(errors.FailedPrecondition("x" + "…" * 150))
+    assert status.details == "x" + "…" * 112
+    assert len(on_the_wire(status.details)) == 1 + 9 * 112
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("é" * 200, "é" * 200),  # 200 characters, 400 bytes: both limits exactly, kept
+        ("é" * 201, "é" * 149 + "…"),  # 199 are 398 bytes: cut by a quarter, to 301
+        ("é" * 198 + "abc", "é" * 198 + "a…"),  # 199 are 397 bytes: with '…', 400
+        ("€" * 200, "€" * 111 + "…"),  # 200 characters but 600 bytes: cut to 336
+    ],
+    ids=["at-both-limits", "one-character-over", "cut-to-the-byte-limit", "three-byte"],
+)
+def test_a_quoted_value_keeps_at_most_200_characters_and_400_bytes(value: str, shown: str) -> None:
+    _, info, _ = decoded(to_status(errors.FailedPrecondition("m", metadata={"k": value})))
+    assert info.metadata["k"] == shown
+    assert len(shown) <= MAX_TEXT and len(shown.encode()) <= 2 * MAX_TEXT
