@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -11,6 +13,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from ledger_server.domain import errors
 from ledger_server.domain.errors import FieldViolation
 from ledger_server.rpc.errors import (
+    MAX_MESSAGE_WIRE_BYTES,
     MAX_TEXT,
     MAX_TRAILER_BYTES,
     MAX_VIOLATION_BYTES,
@@ -206,3 +209,153 @@ def test_a_status_quoting_text_outside_ascii_still_fits_a_trailer() -> None:
             shown = len(bad_request.field_violations)
             assert shown >= 1
             assert info.metadata["violations_left_out"] == str(300 - shown)
+
+
+# The trailer budget, measured here as gRPC sends a status: grpc-message percent-encodes
+# every byte but printable ASCII other than '%', and -bin trailers travel in base64.
+
+
+def on_the_wire(message: str) -> str:
+    """grpc-message as sent: '%' and every byte outside ' '..'~' become %XX."""
+    return "".join(
+        c if " " <= c <= "~" and c != "%" else "".join(f"%{b:02X}" for b in c.encode())
+        for c in message
+    )
+
+
+def trailer_size(status: grpc.Status) -> int:
+    """grpc-message and grpc-status-details-bin, names and values, as sent."""
+    ((key, value),) = status.trailing_metadata
+    assert key == "grpc-status-details-bin" and isinstance(value, bytes)
+    wire = len(on_the_wire(status.details))
+    return len("grpc-message") + wire + len(key) + len(base64.b64encode(value))
+
+
+def shown_violations(status: grpc.Status) -> tuple[int, dict[str, str]]:
+    """How many violations a status shows, and its ErrorInfo metadata."""
+    _, info, bad_request = decoded(status)
+    return len(bad_request.field_violations), dict(info.metadata)
+
+
+def filled_to(cost: int, char: str, count: int) -> str:
+    """`count` of `char` (`cost` bytes each on the wire), topped up to exactly the budget."""
+    twelves, ones = divmod(MAX_MESSAGE_WIRE_BYTES - cost * count, 12)
+    return char * count + "𝄞" * twelves + "a" * ones  # '𝄞' is 12 bytes there
+
+
+@pytest.mark.parametrize(
+    ("char", "cost"),
+    [
+        (" ", 1),  # the first printable character
+        ("~", 1),  # the last
+        ("&", 1),
+        ("%", 3),  # printable, but the escape character itself
+        ("\x1f", 3),
+        ("\x7f", 3),
+        ("é", 6),
+        ("𝄞", 12),
+    ],
+    ids=["space", "tilde", "ampersand", "percent", "unit-separator", "delete", "e-acute", "clef"],
+)
+def test_a_message_is_kept_whole_up_to_its_wire_budget_exactly(char: str, cost: int) -> None:
+    assert len(on_the_wire(char)) == cost
+    fits = filled_to(cost, char, 50)
+    assert len(on_the_wire(fits)) == MAX_MESSAGE_WIRE_BYTES and len(fits) <= 600
+    assert to_status(errors.FailedPrecondition(fits)).details == fits
+    over = to_status(errors.FailedPrecondition(fits + "a")).details
+    assert over.endswith("…") and len(on_the_wire(over)) <= MAX_MESSAGE_WIRE_BYTES
+    assert (fits + "a").startswith(over.removesuffix("…"))
+
+
+def test_a_cut_message_ends_in_one_ellipsis_even_where_the_text_had_one() -> None:
+    # 151 characters, 1,351 bytes on the wire: cut by a quarter to 113 characters, whose
+    # last is an ellipsis of the text's own; it is not doubled. 1,009 bytes then fit.
+    status = to_status(errors.FailedPrecondition("x" + "…" * 150))
+    assert status.details == "x" + "…" * 112
+    assert len(on_the_wire(status.details)) == 1 + 9 * 112
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("é" * 200, "é" * 200),  # 200 characters, 400 bytes: both limits exactly, kept
+        ("é" * 201, "é" * 149 + "…"),  # 199 are 398 bytes: cut by a quarter, to 301
+        ("é" * 198 + "abc", "é" * 198 + "a…"),  # 199 are 397 bytes: with '…', 400
+        ("€" * 200, "€" * 111 + "…"),  # 200 characters but 600 bytes: cut to 336
+    ],
+    ids=["at-both-limits", "one-character-over", "cut-to-the-byte-limit", "three-byte"],
+)
+def test_a_quoted_value_keeps_at_most_200_characters_and_400_bytes(value: str, shown: str) -> None:
+    _, info, _ = decoded(to_status(errors.FailedPrecondition("m", metadata={"k": value})))
+    assert info.metadata["k"] == shown
+    assert len(shown) <= MAX_TEXT and len(shown.encode()) <= 2 * MAX_TEXT
+
+
+def test_violations_are_all_kept_while_the_trailer_is_exactly_at_its_budget() -> None:
+    # 300 violations and a message of 599 characters (885 bytes on the wire) make a
+    # trailer of exactly 6 KiB. One character more and the last violations are left out:
+    # three, as saying how many were left out takes room too.
+    many = [FieldViolation(f"f{i}", "d") for i in range(300)]
+    message = "%" * 143 + "a" * 456
+    exact = to_status(errors.InvalidArgument(many, message=message))
+    assert trailer_size(exact) == MAX_TRAILER_BYTES
+    assert shown_violations(exact) == (300, {})
+    over = to_status(errors.InvalidArgument(many, message=message + "a"))
+    assert trailer_size(over) <= MAX_TRAILER_BYTES
+    assert shown_violations(over) == (297, {"violations_left_out": "3"})
+
+
+class PlanRejected(errors.InvalidArgument):
+    """A later service's InvalidArgument that carries metadata of its own."""
+
+    def __init__(self, violations: list[FieldViolation], entries: int) -> None:
+        super().__init__(violations)
+        self.metadata.update({f"key{i:02}": "v" * MAX_TEXT for i in range(entries)})
+
+
+THREE = [FieldViolation(f"plan.steps[{i}]", "x" * 300) for i in range(3)]
+
+
+def test_violations_are_left_out_from_the_last_until_the_trailer_fits() -> None:
+    # With 14 entries of metadata, one violation fits the trailer and two do not.
+    status = to_status(PlanRejected(THREE, 14))
+    assert trailer_size(status) <= MAX_TRAILER_BYTES
+    count, metadata = shown_violations(status)
+    assert (count, metadata["violations_left_out"]) == (1, "2")
+    _, _, bad_request = decoded(status)
+    assert bad_request.field_violations[0].field == "plan.steps[0]"
+
+
+def test_the_first_violation_shows_even_when_metadata_alone_passes_the_budget() -> None:
+    status = to_status(PlanRejected(THREE, 16))
+    assert trailer_size(status) > MAX_TRAILER_BYTES
+    count, metadata = shown_violations(status)
+    assert (count, metadata["violations_left_out"], len(metadata)) == (1, "2", 17)
+
+
+def test_only_violations_are_left_out_for_the_budget_never_metadata() -> None:
+    metadata = {f"key{i:02}": "v" * MAX_TEXT for i in range(30)}
+    status = to_status(errors.FailedPrecondition("refused", metadata=metadata))
+    assert trailer_size(status) > MAX_TRAILER_BYTES
+    _, info, bad_request = decoded(status)
+    assert (status.details, dict(info.metadata), bad_request) == ("refused", metadata, None)
+
+
+@dataclass(frozen=True)
+class Trailers(grpc.Status):
+    """A status with a text trailer besides the details, as a handler might send."""
+
+    code: grpc.StatusCode
+    details: str
+    trailing_metadata: tuple[tuple[str, str | bytes], ...]
+
+
+def test_trailer_bytes_counts_each_trailer_as_sent() -> None:
+    status = Trailers(
+        grpc.StatusCode.ABORTED,
+        "100% é",  # 3 + 3 + 1 + 6 bytes on the wire
+        (("grpc-status-details-bin", bytes(10)), ("retry-after", "5")),
+    )
+    assert trailer_bytes(status) == (len("grpc-message") + 13) + (23 + 16) + (11 + 1)
+    mapped = to_status(errors.AlreadyExists("100% é"))
+    assert trailer_bytes(mapped) == trailer_size(mapped)
