@@ -13,7 +13,7 @@ package lives under `server/`, so the run happens in a staging copy under
 `pyproject.toml` (whose `[tool.mutmut]` section configures the run). Nothing in the work
 tree changes.
 
-    make mutate                           # all of it, a few minutes on 2 cores
+    make mutate                           # all of it, about 26 minutes on 2 cores
     .venv/bin/python tests/mutation/run.py --max-children 1
     .venv/bin/python tests/mutation/run.py --only 'src/ledger_server/domain/ingestion/*'
 
