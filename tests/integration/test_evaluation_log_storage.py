@@ -6,6 +6,8 @@ from __future__ import annotations
 import select
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import psycopg2
@@ -120,12 +122,14 @@ def test_an_append_reads_the_log_only_once_it_holds_the_evaluations_lock(
         assert not waited.wait(0.5), "the append's read went ahead of the lock's holder"
         lines = (LogLineInput("b"), LogLineInput("c"))
         uow.evaluation_logs.add_batches(evaluation, [(2, AppendLogsCommand(evaluation, lines))])
+        latest = uow.evaluations.latest(evaluation)
+        assert latest is not None
+        uow.evaluations.add_version(
+            replace(latest, version=latest.version + 1, status=Status.FAILED)
+        )
     waiter.join(10)
-    assert seen == [AppendState(Status.QUEUED, False, 3)]  # the holder's lines included
-    Evaluations(transactions).update(UpdateEvaluation(evaluation, status=Status.FAILED), None)
+    assert seen == [AppendState(Status.FAILED, False, 3)]  # the holder's lines and status
     with transactions.begin() as uow:
-        state = uow.evaluation_logs.lock_for_append(lock_key(evaluation), evaluation)
-        assert state == AppendState(Status.FAILED, False, 3)
         assert uow.evaluation_logs.lock_for_append("x", "eval_nobody") is None
 
 
@@ -153,33 +157,34 @@ def test_a_version_that_makes_an_evaluation_final_wakes_its_log_followers(
     engine: Engine, database_url: str
 ) -> None:
     evaluation = new_evaluation(engine)
-    listener = connect(database_url)
-    listener.autocommit = True
-    try:
-        with listener.cursor() as cursor:
-            cursor.execute("LISTEN ledger_changes")
+    with listening(database_url) as listener:
         evaluations = Evaluations(SqlTransactions(engine))
         evaluations.update(UpdateEvaluation(evaluation, status=Status.RUNNING), None)
         assert wake_ups(listener) == []  # not final: nothing to wake followers for
         evaluations.update(UpdateEvaluation(evaluation, status=Status.COMPLETED), None)
         assert wake_ups(listener) == [f"evaluation_logs:{evaluation}"]
-    finally:
-        listener.close()
 
 
 def test_an_append_of_many_batches_wakes_followers_once_naming_its_process(
     engine: Engine, database_url: str
 ) -> None:
     evaluation = new_evaluation(engine)
+    with listening(database_url) as listener:
+        EvaluationLogs(SqlTransactions(engine)).append_many(
+            [AppendLogsCommand(evaluation, (LogLineInput(text),)) for text in "abc"]
+        )
+        assert wake_ups(listener) == [f"evaluation_logs:{evaluation} {process_origin()}"]
+
+
+@contextmanager
+def listening(database_url: str) -> Iterator[psycopg2.extensions.connection]:
+    """A connection of its own that LISTENs for change wake-ups, as a server's listener."""
     listener = connect(database_url)
     listener.autocommit = True
     try:
         with listener.cursor() as cursor:
             cursor.execute("LISTEN ledger_changes")
-        EvaluationLogs(SqlTransactions(engine)).append_many(
-            [AppendLogsCommand(evaluation, (LogLineInput(text),)) for text in "abc"]
-        )
-        assert wake_ups(listener) == [f"evaluation_logs:{evaluation} {process_origin()}"]
+        yield listener
     finally:
         listener.close()
 

@@ -1,24 +1,20 @@
-"""Units of `Transactions.read()` on real PostgreSQL: a connection used in autocommit goes
-back to the pool transactional however the unit ends (or not back at all), a read unit
-takes no lock, and an append's lock and read in one round trip read once the lock is held."""
+"""Units of `Transactions.read()` on real PostgreSQL: each statement runs on its own, and
+a connection used in autocommit goes back to the pool transactional however the unit ends
+(or not back at all); a read unit takes no lock."""
 
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import replace
 
 import psycopg2.extensions
 import pytest
 from sqlalchemy import Engine, text
 
 from ledger_server.domain.errors import Unavailable
-from ledger_server.domain.evaluations.commands import CreateEvaluation
-from ledger_server.domain.evaluations.records import Status
 from ledger_server.domain.evaluations.use_cases import (
     EvaluationNotFound,
     Evaluations,
-    lock_key,
 )
 from ledger_server.storage.database import (
     ReadOnlyUnitOfWork,
@@ -162,35 +158,17 @@ def test_a_read_unit_takes_no_lock(database_url: str) -> None:
     engine.dispose()
 
 
-def test_lock_for_append_sees_a_final_status_committed_while_it_waited(
-    database_url: str,
-) -> None:
-    engine = make_engine(database_url, pool_size=2)
-    transactions = SqlTransactions(engine)
-    evaluations = Evaluations(transactions)
-    evaluation = evaluations.create(CreateEvaluation(code="x"), None).evaluation_id
-    holding = threading.Event()
-    seen: list[object] = []
-
-    def waiter() -> None:
-        holding.wait(10)
-        with transactions.begin() as uow:
-            seen.append(uow.evaluation_logs.lock_for_append(lock_key(evaluation), evaluation))
-
-    thread = threading.Thread(target=waiter)
-    thread.start()
-    # Hold the evaluation's lock, let the append queue behind it, then commit a final
-    # version in the holding unit: the append's read must see it.
-    with transactions.begin() as uow:
-        uow.lock(lock_key(evaluation))
-        holding.set()
-        time.sleep(0.5)
-        latest = uow.evaluations.latest(evaluation)
-        assert latest is not None
-        uow.evaluations.add_version(
-            replace(latest, version=latest.version + 1, status=Status.FAILED)
+def test_a_read_runs_its_statements_outside_a_transaction(database_url: str) -> None:
+    """`read` saves BEGIN and COMMIT: each statement is a transaction of its own."""
+    engine = _one_connection(database_url)
+    with SqlTransactions(engine).read() as uow:
+        first = uow.connection.execute(text("SELECT txid_current()")).scalar()
+        second = uow.connection.execute(text("SELECT txid_current()")).scalar()
+        dbapi = uow.connection.connection.dbapi_connection
+        assert first != second
+        assert (
+            dbapi.get_transaction_status()  # type: ignore[union-attr]
+            == psycopg2.extensions.TRANSACTION_STATUS_IDLE
         )
-    thread.join(10)
-    assert len(seen) == 1 and seen[0] is not None
-    assert seen[0].status is Status.FAILED  # type: ignore[attr-defined]
+    _assert_transactional(engine)
     engine.dispose()

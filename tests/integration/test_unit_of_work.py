@@ -6,7 +6,6 @@ import threading
 import time
 import uuid
 
-import psycopg2.extensions
 import pytest
 from sqlalchemy import text
 
@@ -118,31 +117,4 @@ def test_a_key_lock_serialises_transactions_on_that_key_only(database_url: str) 
     for thread in threads:
         thread.join(10)
     assert order == ["other key locked", "first done", "second locked"]
-    engine.dispose()
-
-
-def _two_clock_readings(uow: SqlUnitOfWork) -> tuple[object, object]:
-    """now() is the transaction's start: within one transaction both readings agree."""
-    first = uow.connection.execute(text("SELECT now()")).scalar()
-    time.sleep(0.01)
-    return first, uow.connection.execute(text("SELECT now()")).scalar()
-
-
-def test_a_read_runs_outside_a_transaction_and_leaves_the_pool_transactional(
-    database_url: str,
-) -> None:
-    """`read` saves BEGIN and COMMIT; the connection it used must then go back to the
-    pool as it came, or the next unit of work would commit each statement by itself."""
-    engine = make_engine(database_url, pool_size=1)
-    transactions = SqlTransactions(engine)
-    with transactions.read() as uow:
-        first, second = _two_clock_readings(uow)
-        assert first != second  # each statement on its own
-        in_transaction = uow.connection.connection.dbapi_connection.get_transaction_status()  # type: ignore[union-attr]
-        assert in_transaction == psycopg2.extensions.TRANSACTION_STATUS_IDLE
-    with transactions.begin() as uow:
-        first, second = _two_clock_readings(uow)
-        assert first == second  # one transaction again
-    with pytest.raises(Unavailable), transactions.read() as uow:
-        _raise_sqlstate(uow, "08006")  # errors are mapped as in a transaction
     engine.dispose()
